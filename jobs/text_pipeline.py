@@ -1,0 +1,64 @@
+"""Text pipeline job: raw documents -> Delta lake -> clean <=512-token chunks in PostgreSQL.
+
+Usage (the package `lakeprep` must be importable by the driver and the executors: installed in
+the environment, or shipped with --py-files):
+
+    spark-submit jobs/text_pipeline.py --input data/raw --lake .lake [--config conf/local.yaml]
+    python jobs/text_pipeline.py --input s3a://bucket/raw --input more/ --lake s3a://bucket/lake
+
+The job only parses arguments, builds the session and calls lakeprep.text.pipeline; the report of
+what was kept and why is printed at the end and written under <lake>/_reports/<run_id>/.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="text_pipeline",
+        description="Ingest raw text (.txt trees, .jsonl / .parquet exports) into Delta, clean, "
+                    "filter, tokenize into <=512-token chunks and load them into PostgreSQL.",
+        epilog="PostgreSQL: conf/ names the target; PGHOST, PGPORT, PGDATABASE, PGUSER and "
+               "PGPASSWORD override it. With no host configured an embedded server is started.",
+    )
+    parser.add_argument("--input", action="append", required=True, metavar="URI",
+                        help="input directory, file or Hadoop URI (repeatable)")
+    parser.add_argument("--lake", metavar="URI",
+                        help="root of the Delta lake (default: lake.uri from the config)")
+    parser.add_argument("--config", metavar="PATH",
+                        help="YAML configuration (default: conf/local.yaml)")
+    parser.add_argument("--quiet", action="store_true", help="do not print the report at the end")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from lakeprep.config import load_settings
+        from lakeprep.spark import build_session
+        from lakeprep.text.pipeline import run_text_pipeline
+        from lakeprep.text.report import render_markdown
+    except ImportError as exc:
+        print(f"error: the lakeprep package is not importable ({exc}); run `make setup` or "
+              "`pip install -e .`, or ship it with --py-files", file=sys.stderr)
+        return 2
+
+    settings = load_settings(args.config)
+    spark = build_session(settings.spark)
+    try:
+        report = run_text_pipeline(spark, settings, args.input, args.lake)
+    finally:
+        spark.stop()
+    if not args.quiet:
+        print(render_markdown(report))
+        print(f"\nreport written to {report['report_uri']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

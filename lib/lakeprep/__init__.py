@@ -1,0 +1,1 @@
+"""Lakehouse preparation of text (and clinical-trial) data for machine learning on Spark."""

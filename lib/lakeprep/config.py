@@ -1,0 +1,283 @@
+"""Configuration: one YAML file per environment in conf/, loaded into typed, validated settings.
+
+The job reads every threshold from here, so a value lives in exactly one place (the YAML file) and
+a typo or a missing key fails at start-up with the key's name instead of deep inside a Spark task.
+Only the *names* of secrets are configured; values come from the environment at run time.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+# SQL identifiers from configuration end up in DDL and merge statements: only plain lower-case
+# names are accepted, so nothing from a config file can inject SQL.
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A configuration file is missing a key, has a wrong type or an invalid value."""
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str
+    app_name: str
+    conf: dict[str, str]
+
+
+@dataclass(frozen=True)
+class InputSettings:
+    text_extensions: tuple[str, ...]
+    jsonl_extensions: tuple[str, ...]
+    parquet_extensions: tuple[str, ...]
+    text_column: str
+    id_column: str
+    max_document_bytes: int
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    max_nul_fraction: float
+    min_printable_fraction: float
+
+
+@dataclass(frozen=True)
+class CleanSettings:
+    unicode_form: str
+
+
+@dataclass(frozen=True)
+class DocumentFilterSettings:
+    min_words: int
+    min_mean_word_length: float
+    max_mean_word_length: float
+    min_alpha_word_fraction: float
+    max_symbol_word_ratio: float
+    max_duplicate_line_fraction: float
+
+
+@dataclass(frozen=True)
+class ChunkingSettings:
+    encoding: str
+    max_tokens: int
+
+
+@dataclass(frozen=True)
+class ChunkFilterSettings:
+    max_non_alnum_ratio: float
+
+
+@dataclass(frozen=True)
+class PiiSettings:
+    detectors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EmbeddedPostgresSettings:
+    data_dir: str
+    port: int
+
+
+@dataclass(frozen=True)
+class JdbcSettings:
+    batchsize: int
+    num_partitions: int
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    host: str
+    port: int
+    database: str
+    user: str
+    schema: str
+    embedded: EmbeddedPostgresSettings
+    jdbc: JdbcSettings
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    dir: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    spark: SparkSettings
+    lake_uri: str
+    input: InputSettings
+    decode: DecodeSettings
+    clean: CleanSettings
+    document_filter: DocumentFilterSettings
+    chunking: ChunkingSettings
+    chunk_filter: ChunkFilterSettings
+    pii: PiiSettings
+    postgres: PostgresSettings
+    report: ReportSettings
+    source_path: str = field(default="")
+
+    def rules_fingerprint(self) -> str:
+        """Hash of everything that changes what the pipeline produces from the same input.
+
+        Stored with each processed document so that changing a threshold reprocesses documents
+        on the next run instead of silently mixing outputs of two rule sets.
+        """
+        relevant = {
+            "decode": asdict(self.decode),
+            "clean": asdict(self.clean),
+            "document_filter": asdict(self.document_filter),
+            "chunking": asdict(self.chunking),
+            "chunk_filter": asdict(self.chunk_filter),
+            "pii": asdict(self.pii),
+            "max_document_bytes": self.input.max_document_bytes,
+        }
+        blob = json.dumps(relevant, sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _section(raw: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = raw.get(key)
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"missing section '{key}'")
+    return value
+
+
+def _get(section: Mapping[str, Any], path: str, key: str, kind: type, *, check=None) -> Any:
+    if key not in section:
+        raise ConfigError(f"missing key '{path}.{key}'")
+    value = section[key]
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if kind is tuple:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"'{path}.{key}' must be a list of strings, got {value!r}")
+        value = tuple(value)
+    elif not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise ConfigError(f"'{path}.{key}' must be {kind.__name__}, got {value!r}")
+    if check is not None and not check(value):
+        raise ConfigError(f"'{path}.{key}' has an invalid value {value!r}")
+    return value
+
+
+def _fraction(v: float) -> bool:
+    return 0.0 <= v <= 1.0
+
+
+def _positive(v: float) -> bool:
+    return v > 0
+
+
+def validate_identifier(name: str, what: str = "identifier") -> str:
+    """Return ``name`` if it is a safe SQL identifier, else raise ConfigError."""
+    if not _IDENTIFIER.match(name):
+        raise ConfigError(f"{what} {name!r} is not a plain lower-case SQL identifier")
+    return name
+
+
+def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
+    """Validate a parsed YAML mapping into Settings; raises ConfigError naming the bad key."""
+    from lakeprep.text.pii import DETECTORS  # local import: pii imports nothing from here
+
+    sp = _section(raw, "spark")
+    spark = SparkSettings(
+        master=_get(sp, "spark", "master", str),
+        app_name=_get(sp, "spark", "app_name", str),
+        conf={str(k): str(v) for k, v in (sp.get("conf") or {}).items()},
+    )
+    lake_uri = _get(_section(raw, "lake"), "lake", "uri", str)
+
+    ip = _section(raw, "input")
+    inp = InputSettings(
+        text_extensions=_get(ip, "input", "text_extensions", tuple),
+        jsonl_extensions=_get(ip, "input", "jsonl_extensions", tuple),
+        parquet_extensions=_get(ip, "input", "parquet_extensions", tuple),
+        text_column=_get(ip, "input", "text_column", str),
+        id_column=_get(ip, "input", "id_column", str),
+        max_document_bytes=_get(ip, "input", "max_document_bytes", int, check=_positive),
+    )
+    dc = _section(raw, "decode")
+    decode = DecodeSettings(
+        max_nul_fraction=_get(dc, "decode", "max_nul_fraction", float, check=_fraction),
+        min_printable_fraction=_get(dc, "decode", "min_printable_fraction", float, check=_fraction),
+    )
+    cl = _section(raw, "clean")
+    clean = CleanSettings(
+        unicode_form=_get(cl, "clean", "unicode_form", str,
+                          check=lambda v: v in ("NFC", "NFKC", "NFD", "NFKD")),
+    )
+    df = _section(raw, "document_filter")
+    doc_filter = DocumentFilterSettings(
+        min_words=_get(df, "document_filter", "min_words", int, check=lambda v: v >= 0),
+        min_mean_word_length=_get(df, "document_filter", "min_mean_word_length", float),
+        max_mean_word_length=_get(df, "document_filter", "max_mean_word_length", float),
+        min_alpha_word_fraction=_get(df, "document_filter", "min_alpha_word_fraction", float,
+                                     check=_fraction),
+        max_symbol_word_ratio=_get(df, "document_filter", "max_symbol_word_ratio", float,
+                                   check=lambda v: v >= 0),
+        max_duplicate_line_fraction=_get(df, "document_filter", "max_duplicate_line_fraction",
+                                         float, check=_fraction),
+    )
+    if doc_filter.min_mean_word_length > doc_filter.max_mean_word_length:
+        raise ConfigError("document_filter.min_mean_word_length exceeds max_mean_word_length")
+    ch = _section(raw, "chunking")
+    chunking = ChunkingSettings(
+        encoding=_get(ch, "chunking", "encoding", str),
+        max_tokens=_get(ch, "chunking", "max_tokens", int, check=lambda v: v >= 16),
+    )
+    cf = _section(raw, "chunk_filter")
+    chunk_filter = ChunkFilterSettings(
+        max_non_alnum_ratio=_get(cf, "chunk_filter", "max_non_alnum_ratio", float, check=_fraction),
+    )
+    pi = _section(raw, "pii")
+    detectors = _get(pi, "pii", "detectors", tuple)
+    unknown = sorted(set(detectors) - set(DETECTORS))
+    if unknown:
+        raise ConfigError(f"pii.detectors: unknown {unknown}; known: {sorted(DETECTORS)}")
+    pii = PiiSettings(detectors=detectors)
+
+    pg = _section(raw, "postgres")
+    emb = _section(pg, "embedded")
+    jd = _section(pg, "jdbc")
+    postgres = PostgresSettings(
+        host=_get(pg, "postgres", "host", str),
+        port=_get(pg, "postgres", "port", int, check=_positive),
+        database=_get(pg, "postgres", "database", str),
+        user=_get(pg, "postgres", "user", str),
+        schema=validate_identifier(_get(pg, "postgres", "schema", str), "postgres.schema"),
+        embedded=EmbeddedPostgresSettings(
+            data_dir=_get(emb, "postgres.embedded", "data_dir", str),
+            port=_get(emb, "postgres.embedded", "port", int, check=_positive),
+        ),
+        jdbc=JdbcSettings(
+            batchsize=_get(jd, "postgres.jdbc", "batchsize", int, check=_positive),
+            num_partitions=_get(jd, "postgres.jdbc", "num_partitions", int, check=_positive),
+        ),
+    )
+    report = ReportSettings(dir=_get(_section(raw, "report"), "report", "dir", str))
+    return Settings(spark=spark, lake_uri=lake_uri, input=inp, decode=decode, clean=clean,
+                    document_filter=doc_filter, chunking=chunking, chunk_filter=chunk_filter,
+                    pii=pii, postgres=postgres, report=report, source_path=source_path)
+
+
+def default_config_path() -> Path:
+    """conf/local.yaml of the checkout (or of the working directory when installed)."""
+    here = Path(__file__).resolve().parents[2] / "conf" / "local.yaml"
+    return here if here.exists() else Path.cwd() / "conf" / "local.yaml"
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read and validate a YAML config file (default conf/local.yaml)."""
+    p = Path(path) if path else default_config_path()
+    if not p.exists():
+        raise ConfigError(f"config file not found: {p}")
+    with p.open(encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{p}: top level must be a mapping")
+    return parse_settings(raw, source_path=str(p))

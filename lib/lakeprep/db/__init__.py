@@ -1,0 +1,1 @@
+"""PostgreSQL side of the pipeline (embedded local server)."""

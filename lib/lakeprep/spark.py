@@ -1,0 +1,59 @@
+"""SparkSession construction shared by all jobs: Delta enabled, configuration from conf/.
+
+One code path for every environment: under ``spark-submit`` the master, jars and resources come
+from the submit command (cluster, docker, EMR); started with plain ``python`` the job runs on the
+configured local master. Only the settings that must exist for Delta are forced here.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark.sql import SparkSession
+
+from lakeprep.config import SparkSettings
+
+_DELTA_CONF = {
+    "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
+    "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
+}
+
+
+class MissingJarsError(RuntimeError):
+    """Delta Lake or the PostgreSQL JDBC driver is not on Spark's classpath."""
+
+
+def launched_by_spark_submit() -> bool:
+    # spark-submit's PythonRunner hands the Py4J gateway to the driver process through this
+    # variable; when it is absent, PySpark will launch its own JVM from this process.
+    return "PYSPARK_GATEWAY_PORT" in os.environ
+
+
+def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = None) -> SparkSession:
+    builder = SparkSession.builder.appName(settings.app_name)
+    if not launched_by_spark_submit():
+        builder = builder.master(settings.master)
+        # Local Python workers default to whatever `python3` is on PATH; they must import the
+        # same lakeprep and tiktoken as this driver.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    for key, value in {**settings.conf, **(extra_conf or {}), **_DELTA_CONF}.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    check_classpath(spark)
+    return spark
+
+
+def check_classpath(spark: SparkSession) -> None:
+    """Fail at start-up, with the fix, instead of at the first Delta write an hour later."""
+    loader = spark.sparkContext._jvm.java.lang.Thread.currentThread().getContextClassLoader()
+    missing = []
+    for cls in ("io.delta.tables.DeltaTable", "org.postgresql.Driver"):
+        try:
+            loader.loadClass(cls)
+        except Exception:  # py4j wraps ClassNotFoundException
+            missing.append(cls)
+    if missing:
+        raise MissingJarsError(
+            f"classes not on Spark's classpath: {', '.join(missing)}. Run `make setup` (copies the "
+            "pinned jars from scripts/jvm/pom.xml into pyspark/jars) or pass them with --jars."
+        )

@@ -1,0 +1,1 @@
+"""Text pipeline: ingest, decode, clean, filter, chunk and load raw documents."""

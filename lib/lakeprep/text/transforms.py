@@ -1,0 +1,183 @@
+"""Spark transforms of the text pipeline: bronze rows -> documents -> chunks.
+
+Each transform is ``DataFrame -> DataFrame`` and runs its Python work in ``mapInPandas`` (Arrow
+batches), calling the plain-Python rule modules (decode, clean, quality, chunking, chunk_rules,
+pii) that are unit-tested without Spark. Expensive objects — the tiktoken encoder, compiled
+regexes — live at module level in those modules, so each Python worker builds them once and
+reuses them across tasks.
+"""
+from __future__ import annotations
+
+import json
+from typing import Iterator
+
+import pandas as pd
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from lakeprep.config import Settings
+from lakeprep.text import chunk_rules, chunking, clean, decode, pii, quality
+from lakeprep.text.ingest import FORMAT_JSONL
+
+STATUS_ACCEPTED, STATUS_REJECTED = "accepted", "rejected"
+REASON_MALFORMED_RECORD = "malformed_record"
+REASON_MISSING_TEXT = "missing_text"
+
+_DOC_PROCESSED = T.StructType([
+    T.StructField("doc_id", T.StringType(), False),
+    T.StructField("encoding", T.StringType(), True),
+    T.StructField("text", T.StringType(), True),
+    T.StructField("n_chars", T.LongType(), False),
+    T.StructField("n_words", T.LongType(), False),
+    T.StructField("mean_word_length", T.DoubleType(), False),
+    T.StructField("alpha_word_fraction", T.DoubleType(), False),
+    T.StructField("symbol_word_ratio", T.DoubleType(), False),
+    T.StructField("duplicate_line_fraction", T.DoubleType(), False),
+    T.StructField("quality_score", T.DoubleType(), False),
+    T.StructField("status", T.StringType(), False),
+    T.StructField("reject_reason", T.StringType(), True),
+    T.StructField("failed_rules", T.ArrayType(T.StringType()), False),
+])
+
+CHUNK_SCHEMA = T.StructType([
+    T.StructField("chunk_id", T.StringType(), False),
+    T.StructField("doc_id", T.StringType(), False),
+    T.StructField("source_uri", T.StringType(), False),
+    T.StructField("doc_content_sha256", T.StringType(), False),
+    T.StructField("chunk_index", T.IntegerType(), False),
+    T.StructField("char_start", T.IntegerType(), False),
+    T.StructField("char_end", T.IntegerType(), False),
+    T.StructField("content", T.StringType(), False),
+    T.StructField("token_count", T.IntegerType(), False),
+    T.StructField("non_alnum_ratio", T.DoubleType(), False),
+    T.StructField("pii_types", T.ArrayType(T.StringType()), False),
+    T.StructField("pii_counts", T.StringType(), False),
+    T.StructField("quality_score", T.DoubleType(), False),
+    T.StructField("status", T.StringType(), False),
+    T.StructField("reject_reason", T.StringType(), True),
+])
+
+
+def _extract_jsonl_text(line: bytes, text_column: str) -> tuple[bytes | None, str | None]:
+    """The text field of one JSON Lines record as UTF-8 bytes, or a reject reason."""
+    try:
+        record = json.loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, REASON_MALFORMED_RECORD
+    if not isinstance(record, dict):
+        return None, REASON_MALFORMED_RECORD
+    text = record.get(text_column)
+    if not isinstance(text, str):
+        return None, REASON_MISSING_TEXT
+    return text.encode("utf-8"), None
+
+
+def process_document(content: bytes | None, source_format: str, ingest_error: str | None,
+                     settings: Settings) -> dict:
+    """Decode, clean, measure and judge one document. Never raises on bad content."""
+    out = {"encoding": None, "text": None, "failed_rules": []}
+    reason = ingest_error
+    data = content
+    if reason is None and data is not None and source_format == FORMAT_JSONL:
+        data, reason = _extract_jsonl_text(data, settings.input.text_column)
+    if reason is None:
+        result = decode.decode_bytes(data or b"", settings.decode.max_nul_fraction,
+                                     settings.decode.min_printable_fraction)
+        reason = result.reject_reason
+        out["encoding"] = result.encoding
+        if reason is None:
+            out["text"] = clean.clean_text(result.text, settings.clean.unicode_form)
+    signals = quality.compute_signals(out["text"] or "")
+    out.update(
+        n_chars=signals.n_chars, n_words=signals.n_words,
+        mean_word_length=signals.mean_word_length,
+        alpha_word_fraction=signals.alpha_word_fraction,
+        symbol_word_ratio=signals.symbol_word_ratio,
+        duplicate_line_fraction=signals.duplicate_line_fraction,
+        quality_score=quality.quality_score(signals, settings.document_filter),
+    )
+    if reason is None:
+        out["failed_rules"] = quality.failed_rules(signals, settings.document_filter)
+        reason = out["failed_rules"][0] if out["failed_rules"] else None
+    else:
+        out["failed_rules"] = [reason]
+    out["status"] = STATUS_REJECTED if reason else STATUS_ACCEPTED
+    out["reject_reason"] = reason
+    return out
+
+
+def process_documents(bronze: DataFrame, settings: Settings) -> DataFrame:
+    """bronze rows -> document rows with clean text, signals, score, status and reason."""
+    meta_fields = [f for f in bronze.schema.fields if f.name != "content"]
+    meta_names = [f.name for f in meta_fields]
+    out_schema = T.StructType(meta_fields + [f for f in _DOC_PROCESSED.fields if f.name != "doc_id"])
+
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = [
+                process_document(content, fmt, err, settings)
+                for content, fmt, err in zip(batch["content"], batch["source_format"],
+                                             batch["ingest_error"])
+            ]
+            processed = pd.DataFrame(rows, columns=[f.name for f in _DOC_PROCESSED.fields
+                                                    if f.name != "doc_id"])
+            # Metadata columns pass through untouched, so no join back to bronze is needed.
+            yield pd.concat([batch[meta_names].reset_index(drop=True), processed], axis=1)
+
+    return (
+        bronze.mapInPandas(run, out_schema)
+        .withColumn("rules_version", F.lit(settings.rules_fingerprint()))
+        .withColumn("processed_at", F.current_timestamp())
+    )
+
+
+def chunk_document(doc_id: str, text: str, settings: Settings) -> list[dict]:
+    """Chunks of one accepted document, each judged by the chunk rules and scanned for PII."""
+    enc = chunking.get_encoding(settings.chunking.encoding)
+    out = []
+    for ch in chunking.chunk_text(text, enc, settings.chunking.max_tokens):
+        counts = pii.find_pii(ch.text, settings.pii.detectors)
+        out.append({
+            "chunk_index": ch.index,
+            "char_start": ch.char_start,
+            "char_end": ch.char_end,
+            "content": ch.text,
+            "token_count": ch.token_count,
+            "non_alnum_ratio": round(chunk_rules.non_alnum_ratio(ch.text), 4),
+            "pii_types": sorted(counts),
+            "pii_counts": json.dumps(counts, sort_keys=True),
+            "reject_reason": chunk_rules.chunk_reject_reason(
+                ch.text, settings.chunk_filter.max_non_alnum_ratio),
+        })
+    return out
+
+
+def chunk_documents(documents: DataFrame, settings: Settings) -> DataFrame:
+    """Accepted documents -> chunks (accepted and rejected, with reasons)."""
+    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            rows = []
+            for doc_id, uri, sha, score, text in zip(
+                    batch["doc_id"], batch["source_uri"], batch["content_sha256"],
+                    batch["quality_score"], batch["text"]):
+                for ch in chunk_document(doc_id, text, settings):
+                    reason = ch["reject_reason"]
+                    ch.update(
+                        doc_id=doc_id, source_uri=uri, doc_content_sha256=sha,
+                        # Chunks carry their document's score: one predicate in SQL filters
+                        # chunks by the quality of the text they came from.
+                        quality_score=score,
+                        status=STATUS_REJECTED if reason else STATUS_ACCEPTED,
+                        chunk_id="",
+                    )
+                    rows.append(ch)
+            yield pd.DataFrame(rows, columns=CHUNK_SCHEMA.fieldNames())
+
+    accepted = documents.filter(F.col("status") == STATUS_ACCEPTED).select(
+        "doc_id", "source_uri", "content_sha256", "quality_score", "text")
+    chunks = accepted.mapInPandas(run, CHUNK_SCHEMA)
+    # Deterministic id: the same document position gives the same chunk id on every rerun.
+    return chunks.withColumn(
+        "chunk_id", F.sha2(F.concat_ws(":", F.col("doc_id"), F.col("chunk_index").cast("string")), 256)
+    ).withColumn("processed_at", F.current_timestamp())
