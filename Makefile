@@ -46,7 +46,9 @@ $(MOCK_DIR)/manifest.json: scripts/generate_mock_data.py | $(VENV)/.installed
 mock-data: $(MOCK_DIR)/manifest.json
 
 run: setup mock-data
-	$(VENV)/bin/spark-submit --driver-memory 4g jobs/text_pipeline.py \
+	$(VENV)/bin/spark-submit --driver-memory 4g \
+		--driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \
+		jobs/text_pipeline.py \
 		--input $(MOCK_DIR) --lake $(LAKE) --config $(CONFIG)
 
 test: setup

@@ -50,7 +50,8 @@ def test_mixed_sample_is_cleaned_as_documented():
 
 
 @pytest.mark.parametrize("form", ["NFC", "NFKC"])
-@pytest.mark.parametrize("sample", [MIXED, PROSE, "  a\u00a0\u00a0b\r\n\r\n\r\n\tc\u200b  ", "&amp;amp;lt;"])
+@pytest.mark.parametrize("sample", [
+    MIXED, PROSE, "  a\u00a0\u00a0b\r\n\r\n\r\n\tc\u200b  ", "&amp;amp;lt;"])
 def test_cleaning_is_idempotent(sample, form):
     once = clean(sample, form)
     assert clean(once, form) == once
@@ -72,7 +73,8 @@ def test_unknown_unicode_form_is_a_configuration_error():
 # --- 1. markup --------------------------------------------------------------------------------
 
 def test_html_tags_are_stripped_and_blocks_become_newlines():
-    html = "<div><h2>Title</h2><p>First <b>bold</b> para.</p><p>Second <a href='/x'>link</a>.</p></div>"
+    html = ("<div><h2>Title</h2><p>First <b>bold</b> para.</p>"
+            "<p>Second <a href='/x'>link</a>.</p></div>")
     assert clean(html) == "Title\n\nFirst bold para.\n\nSecond link."
 
 
@@ -99,7 +101,8 @@ def test_line_break_tags():
 
 
 def test_table_cells_do_not_fuse():
-    assert clean("<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>") == "a b\nc d"
+    table = "<table><tr><td>a</td><td>b</td></tr><tr><td>c</td><td>d</td></tr></table>"
+    assert clean(table) == "a b\nc d"
 
 
 def test_html_source_whitespace_is_collapsed_like_a_browser_does():
@@ -117,9 +120,11 @@ def test_unknown_tags_are_stripped_once_the_document_is_html():
     assert clean(html) == "Word document with custom tags\n\nend"
 
 
-def test_document_starting_as_html_is_html_regardless_of_density():
+@pytest.mark.parametrize("start", [
+    "<!DOCTYPE html>\n", "\ufeff  <!doctype HTML>", "<?xml version='1.0'?>\n<html>"])
+def test_document_starting_as_html_is_html_regardless_of_density(start):
     long_text = "plain words " * 500
-    assert clean("<!DOCTYPE html>\n" + long_text + "<b>x</b>") == long_text.strip() + " x"
+    assert clean(start + long_text + "<b>x</b>") == long_text.strip() + " x"
 
 
 def test_prose_mentioning_an_html_tag_is_not_html():

@@ -74,7 +74,8 @@ def test_bom_only_is_an_empty_text_not_empty_input():
 @pytest.mark.parametrize("magic", D._BINARY_MAGIC)
 def test_binary_magic_numbers_are_rejected_even_when_the_rest_reads_as_text(magic):
     # No NULs and printable filler: only the signature check can reject these.
-    assert dec(magic + b" followed by innocent looking ascii text " * 3).reject_reason == D.REASON_BINARY
+    data = magic + b" followed by innocent looking ascii text " * 3
+    assert dec(data).reject_reason == D.REASON_BINARY
 
 
 def test_magic_number_is_checked_before_the_utf16_guess():
@@ -91,7 +92,8 @@ def test_png_file_is_binary():
 
 
 def test_ascii_only_pdf_is_binary_although_it_is_valid_utf8():
-    assert dec(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n").reject_reason == D.REASON_BINARY
+    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+    assert dec(pdf).reject_reason == D.REASON_BINARY
 
 
 def test_random_bytes_with_nuls_are_binary():
@@ -119,6 +121,17 @@ def test_mostly_unprintable_text_is_binary():
     assert dec(data).reject_reason == D.REASON_BINARY
     # The threshold, not chance, decides: with no printable requirement it decodes.
     assert D.decode_bytes(data, CFG.max_nul_fraction, 0.0).encoding == "utf-8"
+
+
+def test_astral_printable_characters_count_as_printable():
+    text = "Emoji only \U0001F600\U0001F680\U0001F30D " * 20 + "\U0001D400\U0001D401"
+    assert accepted(text.encode("utf-8")) == (text, "utf-8")
+
+
+def test_astral_non_printable_characters_count_as_non_printable():
+    # Supplementary private use (Co) and unassigned (Cn) code points, valid UTF-8.
+    data = ("\U000F0000\U000F0001\U0010FFFD\U000E0080" * 50 + "abc").encode("utf-8")
+    assert dec(data).reject_reason == D.REASON_BINARY
 
 
 # --- BOM-less UTF-16 --------------------------------------------------------------------------
@@ -237,7 +250,8 @@ def test_symbol_inside_a_word_means_another_code_page():
 
 
 def test_apostrophe_inside_a_word_is_western():
-    text = "It\u2019s the café\u2019s best l\u00b7lesson"  # ’ and · legitimately sit between letters
+    # ’ and · legitimately sit between letters.
+    text = "It\u2019s the café\u2019s best l\u00b7lesson"
     assert accepted(text.encode("cp1252")) == (text, "cp1252")
 
 
@@ -262,8 +276,8 @@ def test_detector_failure_is_undecodable_not_an_exception(monkeypatch):
 
 
 @pytest.mark.parametrize("name, label", [
-    ("cp932", "shift_jis"), ("latin_1", "latin-1"), ("utf_16_le", "utf-16-le"), ("CP1251", "cp1251"),
-    ("not-a-codec", "not-a-codec"),
+    ("cp932", "shift_jis"), ("latin_1", "latin-1"), ("utf_16_le", "utf-16-le"),
+    ("CP1251", "cp1251"), ("not-a-codec", "not-a-codec"),
 ])
 def test_encoding_labels_are_normalized(name, label):
     assert D._normalize_encoding(name) == label

@@ -56,10 +56,16 @@ class LakeLayout:
 
 
 def to_uri(location: str) -> str:
-    """Local paths become absolute file: URIs; anything with a scheme is kept as given."""
+    """Local paths become absolute ``file:/...`` URIs; anything with a scheme is kept as given.
+
+    ``file:/path`` (not ``file:///path``) is the spelling Hadoop's Path uses when it qualifies a
+    local path; Delta compares table locations as strings, so the lake root must match it.
+    """
     if "://" in location or location.startswith("file:"):
+        if location.startswith("file:///"):
+            location = "file:/" + location[len("file:///"):]
         return location.rstrip("/")
-    return Path(location).expanduser().resolve().as_uri()
+    return "file:" + str(Path(location).expanduser().resolve())
 
 
 def new_run_id() -> str:
