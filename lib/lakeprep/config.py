@@ -271,13 +271,36 @@ def default_config_path() -> Path:
     return here if here.exists() else Path.cwd() / "conf" / "local.yaml"
 
 
-def load_settings(path: str | os.PathLike | None = None) -> Settings:
-    """Read and validate a YAML config file (default conf/local.yaml)."""
-    p = Path(path) if path else default_config_path()
+def _deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(p: Path, seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Parse ``p``; an ``extends: other.yaml`` key (relative to ``p``) is loaded first and
+    overridden key by key, so environment files hold only what differs and every threshold is
+    written once (in local.yaml)."""
     if not p.exists():
         raise ConfigError(f"config file not found: {p}")
+    if p.resolve() in seen:
+        raise ConfigError(f"config files extend each other in a loop: {p}")
     with p.open(encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
     if not isinstance(raw, Mapping):
         raise ConfigError(f"{p}: top level must be a mapping")
-    return parse_settings(raw, source_path=str(p))
+    raw = dict(raw)
+    parent = raw.pop("extends", None)
+    if parent is None:
+        return raw
+    return _deep_merge(_read_yaml(p.parent / str(parent), seen + (p.resolve(),)), raw)
+
+
+def load_settings(path: str | os.PathLike | None = None) -> Settings:
+    """Read and validate a YAML config file (default conf/local.yaml)."""
+    p = Path(path) if path else default_config_path()
+    return parse_settings(_read_yaml(p), source_path=str(p))

@@ -18,7 +18,7 @@ def clean(text, form=FORM):
 
 def test_steps_are_exported_in_their_documented_order():
     assert [name for name, _ in C.CLEANING_STEPS] == [
-        "strip_markup", "normalize_line_endings", "remove_control_and_format",
+        "strip_markup", "normalize_line_endings", "apply_backspaces", "remove_control_and_format",
         "normalize_unicode", "normalize_spaces", "collapse_whitespace", "strip_document"]
 
 
@@ -276,3 +276,13 @@ def test_document_is_stripped():
 
 def test_whitespace_only_document_becomes_empty():
     assert clean(" \n\t\u00a0\n ") == ""
+
+
+def test_apply_backspaces_erases_overstrike_and_ansi():
+    from lakeprep.text.clean import apply_backspaces
+    # Fortune-style underlining: underscores then backspaces then the word, or "_\bx" pairs.
+    assert apply_backspaces("the most *______\b\b\b\b\b\bbother*") == "the most *bother*"
+    assert apply_backspaces("_\bt_\bh_\ba_\bt") == "that"
+    assert apply_backspaces("\x1b[1;31mred\x1b[0m text") == "red text"
+    assert apply_backspaces("plain text") == "plain text"
+    assert C.clean_text("I'm not going to *___\b\b\bbot*her") == "I'm not going to *bot*her"

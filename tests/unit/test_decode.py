@@ -281,3 +281,13 @@ def test_detector_failure_is_undecodable_not_an_exception(monkeypatch):
 ])
 def test_encoding_labels_are_normalized(name, label):
     assert D._normalize_encoding(name) == label
+
+
+def test_terminal_control_codes_are_text_not_binary():
+    # A short fortune with overstrike underlining and bells: over 5% control characters, but text.
+    data = b"I'm not going to *______\x08\x08\x08\x08\x08\x08bother*\x07\x07\x07 comparing C to BASIC."
+    result = D.decode_bytes(data, 0.001, 0.95)
+    assert result.reject_reason is None and result.encoding == "utf-8"
+    # Other C0 controls in the same density still mean binary.
+    junk = b"I'm not going to \x01\x02\x03\x04\x05\x06\x0e\x0f\x10\x11 comparing C to BASIC now."
+    assert D.decode_bytes(junk, 0.001, 0.95).reject_reason == "binary_content"

@@ -7,6 +7,7 @@ characters runs before the steps that normalize those characters.
 1. strip_markup                  entity decoding can yield line separators, controls, exotic
                                  spaces and combining marks, so it runs before all the others
 2. normalize_line_endings
+2b. apply_backspaces             terminal overstrike / ANSI codes, before controls are deleted
 3. remove_control_and_format     before Unicode normalization: deleting a format character
                                  between a base letter and a combining mark creates a new
                                  composable pair
@@ -214,6 +215,27 @@ def _category_class(categories: set[str], keep: str = "") -> str:
     return "[" + body + "]"
 
 
+# A backspace after a character erases it on a terminal: "_\bx" (underlined x) and "word___\b\b\b"
+# are how man pages and fortunes typed emphasis. Erasing what the terminal would erase keeps the
+# words readable instead of leaving "___" glued to them.
+_OVERSTRIKE_RE = re.compile(r"[^\x08\n]\x08")
+# ANSI escape sequences (colours, cursor moves): the control step would remove ESC and leave
+# "[1;31m" behind as visible junk.
+_ANSI_ESCAPE_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[@-_]")
+
+
+def apply_backspaces(text: str) -> str:
+    # Why: terminal overstrike ("_\bx") and ANSI colour codes are formatting, not content.
+    if "\x1b" in text:
+        text = _ANSI_ESCAPE_RE.sub("", text)
+    while "\x08" in text:
+        erased = _OVERSTRIKE_RE.sub("", text)
+        if erased == text:
+            break  # a backspace at a line start erases nothing; the control step drops it
+        text = erased
+    return text
+
+
 # Cc (C0/C1 controls) except newline and tab; Cf (zero-width space/joiners, BOM, soft hyphen,
 # bidi marks); Cs (lone surrogates) because they cannot be encoded to UTF-8 for Arrow/Parquet.
 _CONTROL_FORMAT_RE = re.compile(_category_class({"Cc", "Cf", "Cs"}, keep="\n\t") + "+")
@@ -291,6 +313,7 @@ def strip_document(text: str) -> str:
 CLEANING_STEPS: list[tuple[str, Callable[..., str]]] = [
     ("strip_markup", strip_markup),
     ("normalize_line_endings", normalize_line_endings),
+    ("apply_backspaces", apply_backspaces),
     ("remove_control_and_format", remove_control_and_format),
     ("normalize_unicode", normalize_unicode),
     ("normalize_spaces", normalize_spaces),

@@ -119,8 +119,14 @@ _ENCODING_ALIASES = {
 }
 
 
+# Terminal formatting codes found in old plain-text files (man-page / fortune overstrike
+# underlining "_\bx", bells, ANSI escapes). They are text conventions, not signs of binary data;
+# the cleaner applies or removes them.
+_TERMINAL_CONTROLS = frozenset("\x07\x08\x1b")
+
+
 def _printable_or_space(ch: str) -> bool:
-    return ch.isprintable() or ch.isspace()
+    return ch.isprintable() or ch.isspace() or ch in _TERMINAL_CONTROLS
 
 
 def _bmp_class(predicate: Callable[[str], bool]) -> str:
