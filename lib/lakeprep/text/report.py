@@ -19,6 +19,22 @@ def _counts_by(df: DataFrame, column: str) -> dict[str, int]:
     return {str(r[column]): int(r["count"]) for r in rows}
 
 
+QUALITY_BIN_WIDTH = 0.05
+TOKEN_BIN_WIDTH = 32
+
+
+def _histogram(df: DataFrame, column: str, width: float, by: str | None = None) -> dict:
+    """Counts per bin (keyed by the bin's lower edge), aggregated in Spark: only bins travel."""
+    bin_col = (F.floor(F.col(column) / F.lit(width)) * F.lit(width)).alias("bin")
+    keys = [bin_col] + ([F.col(by)] if by else [])
+    rows = df.filter(F.col(column).isNotNull()).groupBy(*keys).count().collect()
+    out: dict = {}
+    for r in rows:
+        group = out.setdefault(r[by], {}) if by else out
+        group[round(float(r["bin"]), 4)] = int(r["count"])
+    return out
+
+
 def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
     doc_totals = documents.agg(
         F.count(F.lit(1)).alias("documents"),
@@ -75,6 +91,13 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
                 "max": int(tok["max"] or 0),
             },
             "pii_chunks_by_type": {r["pii_type"]: int(r["count"]) for r in pii_rows},
+        },
+        "histograms": {
+            "quality_score": {"bin_width": QUALITY_BIN_WIDTH,
+                              "by_status": _histogram(documents, "quality_score",
+                                                      QUALITY_BIN_WIDTH, by="status")},
+            "token_count": {"bin_width": TOKEN_BIN_WIDTH,
+                            "counts": _histogram(accepted_chunks, "token_count", TOKEN_BIN_WIDTH)},
         },
     }
 
@@ -149,6 +172,9 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
 
 
 def write_report(spark: SparkSession, report: dict, directory: str) -> str:
+    from lakeprep.text.report_html import render_html  # matplotlib: imported only when writing
+
     write_text(spark, f"{directory}/report.json", json.dumps(report, indent=2, default=str))
     write_text(spark, f"{directory}/report.md", render_markdown(report))
+    write_text(spark, f"{directory}/report.html", render_html(report))
     return f"{directory}/report.md"
