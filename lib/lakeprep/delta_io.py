@@ -27,16 +27,25 @@ def _changed(columns: list[str]) -> str:
 
 
 def upsert(spark: SparkSession, df: DataFrame, path: str, key: str,
-           compare: list[str]) -> None:
+           compare: list[str], evolve_schema: bool = False) -> None:
     """MERGE ``df`` into the Delta table at ``path`` on ``key``.
 
     Rows whose ``compare`` columns are unchanged are left alone, so timestamps such as
-    ``processed_at`` keep the value of the run that first produced the row.
+    ``processed_at`` keep the value of the run that first produced the row. With
+    ``evolve_schema`` new columns of ``df`` are added to the table (derived silver tables gain
+    columns as rules are added); without it (bronze) a schema change fails the write.
     """
     target = ensure_table(spark, path, df.schema)
-    (target.alias("t")
-     .merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
-     .whenMatchedUpdateAll(condition=_changed(compare))
+    builder = target.alias("t").merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
+    condition = _changed(compare)
+    if evolve_schema:
+        builder = builder.withSchemaEvolution()
+        if set(df.columns) - set(target.toDF().columns):
+            # The table is gaining columns: every existing row must be rewritten to fill them,
+            # and the compared columns may not exist in it yet.
+            condition = "true"
+    (builder
+     .whenMatchedUpdateAll(condition=condition)
      .whenNotMatchedInsertAll()
      .execute())
 

@@ -156,3 +156,15 @@ def test_delete_stale_children(spark, tmp_path):
     delta_io.delete_stale_children(spark, path, fresh, "doc_id", "chunk_id", parents)
     remaining = {r.chunk_id for r in spark.read.format("delta").load(path).collect()}
     assert remaining == {"c1", "c9"}  # d2 was not in scope, so its chunk stays
+
+
+def test_upsert_schema_evolution_only_when_asked(spark, tmp_path):
+    path = str(tmp_path / "evolve")
+    delta_io.upsert(spark, spark.createDataFrame([("a", "x")], "id string, v string"), path, "id", ["v"])
+    wider = spark.createDataFrame([("a", "x", 1.5), ("b", "y", 2.5)], "id string, v string, w double")
+    delta_io.upsert(spark, wider, path, "id", ["v"])
+    # Without evolution the table keeps its schema (bronze's contract): the extra column is not added.
+    assert spark.read.format("delta").load(path).columns == ["id", "v"]
+    delta_io.upsert(spark, wider, path, "id", ["v", "w"], evolve_schema=True)
+    got = {r.id: r.w for r in spark.read.format("delta").load(path).collect()}
+    assert got == {"a": 1.5, "b": 2.5}

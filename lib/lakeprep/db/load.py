@@ -30,10 +30,34 @@ _CHUNK_COMPARED = [c for c in _CHUNK_COLUMNS if c not in ("chunk_id", "processed
 
 
 def create_schema(engine: sa.Engine, schema: str, max_tokens: int) -> sa.MetaData:
+    """Create missing tables and add columns that a newer version of the models introduced.
+
+    Only additive changes are applied automatically (new nullable or defaulted columns), so a
+    database created by an earlier release keeps working; anything else needs a deliberate
+    migration and fails loudly in the merge instead of being guessed at here.
+    """
     md = S.build_metadata(schema, max_tokens)
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         md.create_all(conn, checkfirst=True)
+        inspector = sa.inspect(conn)
+        for table in md.sorted_tables:
+            existing = {c["name"] for c in inspector.get_columns(table.name, schema=schema)}
+            for column in table.columns:
+                if column.name in existing or column.computed is not None:
+                    continue
+                ddl = column.type.compile(dialect=conn.dialect)
+                default = ""
+                if column.server_default is not None:
+                    arg = column.server_default.arg
+                    # A plain string default is a literal (as CREATE TABLE renders it); a text()
+                    # default is SQL.
+                    literal = "'" + arg.replace("'", "''") + "'" if isinstance(arg, str) \
+                        else str(arg)
+                    default = f" DEFAULT {literal}"
+                null = "" if column.nullable or default else " NOT NULL"
+                conn.execute(sa.text(f'ALTER TABLE "{schema}".{table.name} ADD COLUMN IF NOT '
+                                     f'EXISTS "{column.name}" {ddl}{default}{null}'))
     return md
 
 

@@ -108,11 +108,13 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
         with _stage("documents", timings):
             documents = process_documents(ingested, settings).persist(StorageLevel.DISK_ONLY)
             cached.append(documents)
-            delta_io.upsert(spark, documents, layout.silver_documents, "doc_id", DOCUMENT_COMPARED)
+            delta_io.upsert(spark, documents, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
+                            evolve_schema=True)
         with _stage("chunks", timings):
             chunks = chunk_documents(documents, settings).persist(StorageLevel.DISK_ONLY)
             cached.append(chunks)
-            delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id", CHUNK_COMPARED)
+            delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id", CHUNK_COMPARED,
+                            evolve_schema=True)
             delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
                                            "chunk_id", documents)
         with _stage("postgres", timings):
