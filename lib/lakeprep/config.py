@@ -61,6 +61,32 @@ class DocumentFilterSettings:
     min_alpha_word_fraction: float
     max_symbol_word_ratio: float
     max_duplicate_line_fraction: float
+    min_stop_words: int
+    stop_word_languages: tuple[str, ...]
+    max_bullet_line_fraction: float
+    max_ellipsis_line_fraction: float
+    max_duplicate_paragraph_fraction: float
+    max_duplicate_line_char_fraction: float
+    max_duplicate_paragraph_char_fraction: float
+    max_top_2gram_char_fraction: float
+    max_top_3gram_char_fraction: float
+    max_top_4gram_char_fraction: float
+    max_duplicate_5gram_char_fraction: float
+    max_duplicate_6gram_char_fraction: float
+    max_duplicate_7gram_char_fraction: float
+    max_duplicate_8gram_char_fraction: float
+    max_duplicate_9gram_char_fraction: float
+    max_duplicate_10gram_char_fraction: float
+    min_terminal_punctuation_line_fraction: float
+    max_short_line_fraction: float
+    # Reason code of every document rule -> "drop" or "warn" (validated against quality.RULE_REASONS).
+    actions: dict[str, str]
+
+    def max_top_ngram_char_fraction(self, n: int) -> float:
+        return getattr(self, f"max_top_{n}gram_char_fraction")
+
+    def max_duplicate_ngram_char_fraction(self, n: int) -> float:
+        return getattr(self, f"max_duplicate_{n}gram_char_fraction")
 
 
 @dataclass(frozen=True)
@@ -77,6 +103,8 @@ class ChunkFilterSettings:
 @dataclass(frozen=True)
 class PiiSettings:
     detectors: tuple[str, ...]
+    # Replace detected spans by typed placeholders before tokenization (pii.redact).
+    redact: bool
 
 
 @dataclass(frozen=True)
@@ -108,6 +136,39 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class MinHashSettings:
+    num_perm: int
+    bands: int
+    rows: int
+    ngram: int
+    threshold: float
+    seed: int
+    max_bucket_size: int
+    max_iterations: int
+
+
+@dataclass(frozen=True)
+class DedupSettings:
+    enabled: bool
+    near_duplicates: bool
+    minhash: MinHashSettings
+
+
+@dataclass(frozen=True)
+class LanguageSettings:
+    # Empty = keep every language (detect and store only); else BCP 47 codes / primary subtags.
+    allowed: tuple[str, ...]
+    min_confidence: float
+    sample_chars: int
+
+
+@dataclass(frozen=True)
+class BoilerplateSettings:
+    enabled: bool
+    max_line_chars: int
+
+
+@dataclass(frozen=True)
 class Settings:
     spark: SparkSettings
     lake_uri: str
@@ -120,6 +181,9 @@ class Settings:
     pii: PiiSettings
     postgres: PostgresSettings
     report: ReportSettings
+    dedup: DedupSettings
+    language: LanguageSettings
+    boilerplate: BoilerplateSettings
     source_path: str = field(default="")
 
     def rules_fingerprint(self) -> str:
@@ -135,6 +199,8 @@ class Settings:
             "chunking": asdict(self.chunking),
             "chunk_filter": asdict(self.chunk_filter),
             "pii": asdict(self.pii),
+            "language": asdict(self.language),
+            "boilerplate": asdict(self.boilerplate),
             "max_document_bytes": self.input.max_document_bytes,
         }
         blob = json.dumps(relevant, sort_keys=True).encode()
@@ -180,6 +246,76 @@ def validate_identifier(name: str, what: str = "identifier") -> str:
     return name
 
 
+def _parse_dedup(raw: Mapping[str, Any]) -> DedupSettings:
+    dd = _section(raw, "dedup")
+    mh = _section(dd, "minhash")
+    p = "dedup.minhash"
+    minhash = MinHashSettings(
+        num_perm=_get(mh, p, "num_perm", int, check=_positive),
+        bands=_get(mh, p, "bands", int, check=_positive),
+        rows=_get(mh, p, "rows", int, check=_positive),
+        ngram=_get(mh, p, "ngram", int, check=_positive),
+        threshold=_get(mh, p, "threshold", float, check=lambda v: 0.0 < v <= 1.0),
+        seed=_get(mh, p, "seed", int, check=lambda v: v >= 0),
+        max_bucket_size=_get(mh, p, "max_bucket_size", int, check=lambda v: v >= 2),
+        max_iterations=_get(mh, p, "max_iterations", int, check=_positive),
+    )
+    # The bands are cut from the signature; extra permutations only sharpen the verification.
+    if minhash.bands * minhash.rows > minhash.num_perm:
+        raise ConfigError(f"{p}: bands x rows ({minhash.bands} x {minhash.rows}) exceeds "
+                          f"num_perm ({minhash.num_perm})")
+    return DedupSettings(
+        enabled=_get(dd, "dedup", "enabled", bool),
+        near_duplicates=_get(dd, "dedup", "near_duplicates", bool),
+        minhash=minhash,
+    )
+
+
+def _document_actions(df: Mapping[str, Any]) -> dict[str, str]:
+    """document_filter.actions: every document rule named exactly once, each "drop" or "warn".
+
+    Complete on purpose: a new rule must get a conscious action in conf, and a misspelt rule
+    name fails here instead of silently leaving the rule at a default.
+    """
+    # Local import: quality imports this module for DocumentFilterSettings.
+    from lakeprep.text.quality import ACTIONS, RULE_REASONS
+
+    actions = df.get("actions")
+    if not isinstance(actions, Mapping):
+        raise ConfigError("'document_filter.actions' must be a mapping of rule -> drop|warn")
+    unknown = sorted(set(actions) - set(RULE_REASONS))
+    missing = [r for r in RULE_REASONS if r not in actions]
+    if unknown or missing:
+        raise ConfigError(f"document_filter.actions: unknown rules {unknown}, missing rules {missing}")
+    bad = {k: v for k, v in actions.items() if v not in ACTIONS}
+    if bad:
+        raise ConfigError(f"document_filter.actions: actions must be one of {list(ACTIONS)}, got {bad}")
+    return {r: actions[r] for r in RULE_REASONS}
+
+
+def _parse_language(raw: Mapping[str, Any]) -> LanguageSettings:
+    lg = _section(raw, "language")
+    allowed = tuple(_get(lg, "language", "allowed", tuple))
+    # Tags as CLD2 reports them ("en", "zh", "zh-Hant", "und"); a typo such as "english" or
+    # "en_US" would silently reject every document, so the shape is checked here.
+    bad = [a for a in allowed if not re.fullmatch(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*", a)]
+    if bad:
+        raise ConfigError(f"language.allowed: not BCP 47 language tags: {bad}")
+    return LanguageSettings(
+        allowed=allowed,
+        min_confidence=_get(lg, "language", "min_confidence", float, check=_fraction),
+        sample_chars=_get(lg, "language", "sample_chars", int, check=lambda v: v >= 256),
+    )
+
+
+def _parse_boilerplate(raw: Mapping[str, Any]) -> BoilerplateSettings:
+    bp = _section(raw, "boilerplate")
+    return BoilerplateSettings(
+        enabled=_get(bp, "boilerplate", "enabled", bool),
+        max_line_chars=_get(bp, "boilerplate", "max_line_chars", int, check=_positive),
+    )
+
+
 def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
     """Validate a parsed YAML mapping into Settings; raises ConfigError naming the bad key."""
     from lakeprep.text.pii import DETECTORS  # local import: pii imports nothing from here
@@ -222,6 +358,17 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
                                    check=lambda v: v >= 0),
         max_duplicate_line_fraction=_get(df, "document_filter", "max_duplicate_line_fraction",
                                          float, check=_fraction),
+        min_stop_words=_get(df, "document_filter", "min_stop_words", int, check=lambda v: v >= 0),
+        stop_word_languages=tuple(v.lower() for v in _get(df, "document_filter",
+                                                          "stop_word_languages", tuple)),
+        **{key: _get(df, "document_filter", key, float, check=_fraction) for key in (
+            "max_bullet_line_fraction", "max_ellipsis_line_fraction",
+            "max_duplicate_paragraph_fraction", "max_duplicate_line_char_fraction",
+            "max_duplicate_paragraph_char_fraction",
+            *(f"max_top_{n}gram_char_fraction" for n in (2, 3, 4)),
+            *(f"max_duplicate_{n}gram_char_fraction" for n in range(5, 11)),
+            "min_terminal_punctuation_line_fraction", "max_short_line_fraction")},
+        actions=_document_actions(df),
     )
     if doc_filter.min_mean_word_length > doc_filter.max_mean_word_length:
         raise ConfigError("document_filter.min_mean_word_length exceeds max_mean_word_length")
@@ -239,7 +386,7 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
     unknown = sorted(set(detectors) - set(DETECTORS))
     if unknown:
         raise ConfigError(f"pii.detectors: unknown {unknown}; known: {sorted(DETECTORS)}")
-    pii = PiiSettings(detectors=detectors)
+    pii = PiiSettings(detectors=detectors, redact=_get(pi, "pii", "redact", bool))
 
     pg = _section(raw, "postgres")
     emb = _section(pg, "embedded")
@@ -262,7 +409,9 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
     report = ReportSettings(dir=_get(_section(raw, "report"), "report", "dir", str))
     return Settings(spark=spark, lake_uri=lake_uri, input=inp, decode=decode, clean=clean,
                     document_filter=doc_filter, chunking=chunking, chunk_filter=chunk_filter,
-                    pii=pii, postgres=postgres, report=report, source_path=source_path)
+                    pii=pii, postgres=postgres, report=report, dedup=_parse_dedup(raw),
+                    language=_parse_language(raw), boilerplate=_parse_boilerplate(raw),
+                    source_path=source_path)
 
 
 def default_config_path() -> Path:

@@ -37,7 +37,9 @@ def upsert(spark: SparkSession, df: DataFrame, path: str, key: str,
     """
     target = ensure_table(spark, path, df.schema)
     builder = target.alias("t").merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
-    condition = _changed(compare)
+    # A compared column that this run does not produce (an optional step switched off) cannot
+    # have changed.
+    condition = _changed([c for c in compare if c in df.columns])
     if evolve_schema:
         builder = builder.withSchemaEvolution()
         if set(df.columns) - set(target.toDF().columns):

@@ -20,10 +20,15 @@ from lakeprep.db.connection import PgTarget
 
 _DOC_COLUMNS = ["doc_id", "source_uri", "record_key", "source_format", "status", "reject_reason",
                 "quality_score", "encoding", "size_bytes", "n_words", "content_sha256",
-                "modified_at", "processed_at"]
+                "modified_at", "language", "language_confidence", "language_reliable",
+                "failed_rules", "warnings", "boilerplate_removed", "content_hash", "duplicate_of",
+                "near_dup_cluster", "near_dup_similarity", "processed_at"]
 _CHUNK_COLUMNS = ["chunk_id", "doc_id", "source_uri", "chunk_index", "char_start", "char_end",
                   "content", "token_count", "non_alnum_ratio", "quality_score", "pii_types",
                   "pii_counts", "processed_at"]
+# Produced only by optional steps (dedup), with their Spark types for a NULL stand-in.
+_OPTIONAL_DOC_COLUMNS = {"content_hash": "string", "duplicate_of": "string",
+                         "near_dup_cluster": "string", "near_dup_similarity": "double"}
 # Columns whose change means the row changed; processed_at and run_id record *when*, not *what*.
 _DOC_COMPARED = [c for c in _DOC_COLUMNS if c not in ("doc_id", "processed_at")]
 _CHUNK_COMPARED = [c for c in _CHUNK_COLUMNS if c not in ("chunk_id", "processed_at")]
@@ -121,7 +126,8 @@ def merge_run(engine: sa.Engine, schema: str, run_id: str) -> dict[str, int]:
     run = "s.run_id = :run_id"
     statements = {
         "documents_upserted": _upsert_sql(schema, S.DOCUMENTS, S.STG_DOCUMENTS, "doc_id",
-                                          _DOC_COLUMNS, _DOC_COMPARED, run),
+                                          _DOC_COLUMNS, _DOC_COMPARED, run,
+                                          {"boilerplate_removed": "::jsonb"}),
         # A re-processed document replaces its chunks: drop the ones it no longer produces, in
         # either final table, before inserting (a chunk can move from accepted to rejected).
         "chunks_removed": (
@@ -165,7 +171,10 @@ def clear_stale_staging(engine: sa.Engine, schema: str) -> None:
 def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: sa.Engine,
              run_id: str, jdbc: JdbcSettings) -> dict[str, int]:
     """Staging write of the run's documents and chunks, then the transactional merge."""
-    write_staging(documents.select(*_DOC_COLUMNS), target, S.STG_DOCUMENTS, run_id, jdbc)
+    # Columns a step may not have produced (dedup switched off) are loaded as NULL.
+    doc_cols = [F.col(c) if c in documents.columns
+                else F.lit(None).cast(_OPTIONAL_DOC_COLUMNS[c]).alias(c) for c in _DOC_COLUMNS]
+    write_staging(documents.select(*doc_cols), target, S.STG_DOCUMENTS, run_id, jdbc)
     write_staging(chunks.select(*_CHUNK_COLUMNS, "status", "reject_reason"), target,
                   S.STG_CHUNKS, run_id, jdbc)
     return merge_run(engine, target.schema, run_id)

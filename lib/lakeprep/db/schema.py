@@ -17,7 +17,7 @@ receive the bulk JDBC write and are merged into the final tables in one transact
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, CheckConstraint, Column, Computed, DateTime, Float, ForeignKey, Index, Integer,
+    BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, Float, ForeignKey, Index, Integer,
     MetaData, String, Table, Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
@@ -44,15 +44,29 @@ def build_metadata(schema: str, max_tokens: int) -> MetaData:
         Column("n_words", BigInteger, nullable=False),
         Column("content_sha256", String(64), nullable=False),
         Column("modified_at", DateTime(timezone=True)),
+        Column("language", String(32)),
+        Column("language_confidence", Float),
+        Column("language_reliable", Boolean),
+        Column("failed_rules", ARRAY(Text), nullable=False, server_default="{}"),
+        Column("warnings", ARRAY(Text), nullable=False, server_default="{}"),
+        Column("boilerplate_removed", JSONB, nullable=False, server_default="{}"),
+        Column("content_hash", String(64)),
+        Column("duplicate_of", String(64)),
+        Column("near_dup_cluster", String(64)),
+        Column("near_dup_similarity", Float),
         Column("processed_at", DateTime(timezone=True), nullable=False),
         Column("run_id", String(64), nullable=False),
         CheckConstraint("status IN ('accepted', 'rejected')", name="documents_status_valid"),
+        CheckConstraint("language_confidence BETWEEN 0 AND 1", name="documents_language_conf_range"),
         CheckConstraint("(status = 'rejected') = (reject_reason IS NOT NULL)",
                         name="documents_reason_iff_rejected"),
         CheckConstraint("quality_score BETWEEN 0 AND 1", name="documents_score_range"),
         Index("documents_status_reason_idx", "status", "reject_reason"),
         Index("documents_source_uri_idx", "source_uri"),
         Index("documents_processed_at_idx", "processed_at"),
+        Index("documents_language_idx", "language"),
+        Index("documents_duplicate_of_idx", "duplicate_of"),
+        Index("documents_warnings_idx", "warnings", postgresql_using="gin"),
     )
 
     def chunk_columns() -> list:
@@ -121,8 +135,8 @@ def build_metadata(schema: str, max_tokens: int) -> MetaData:
     Table(
         STG_DOCUMENTS, md,
         Column("run_id", String(64), nullable=False),
-        *[Column(c.name, c.type) for c in md.tables[f"{schema}.{DOCUMENTS}"].columns
-          if c.name != "run_id"],
+        *[Column(c.name, Text if isinstance(c.type, JSONB) else c.type)
+          for c in md.tables[f"{schema}.{DOCUMENTS}"].columns if c.name != "run_id"],
         prefixes=["UNLOGGED"],
     )
     Table(

@@ -15,12 +15,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from pyspark import StorageLevel
-from pyspark.sql import SparkSession
+from pyspark.sql import DataFrame, SparkSession
 
 from lakeprep import delta_io
 from lakeprep.config import Settings
 from lakeprep.db import load as pg
 from lakeprep.db.connection import PgTarget, resolve_target
+from lakeprep.text import dedup
 from lakeprep.text import report as rpt
 from lakeprep.text.ingest import read_inputs
 from lakeprep.text.transforms import chunk_documents, process_documents
@@ -30,7 +31,10 @@ log = logging.getLogger("lakeprep.text")
 JOB_NAME = "text_pipeline"
 # Columns whose change makes a lake row "changed"; timestamps and run ids are not among them.
 BRONZE_COMPARED = ["content_sha256", "ingest_error", "size_bytes"]
-DOCUMENT_COMPARED = ["content_sha256", "ingest_error", "rules_version"]
+# Dedup decisions depend on other documents, so they are compared too: a document whose first
+# copy disappeared is kept on the next run although its own bytes did not change.
+DOCUMENT_COMPARED = ["content_sha256", "ingest_error", "rules_version", "status", "reject_reason",
+                     "duplicate_of", "near_dup_cluster"]
 CHUNK_COMPARED = ["doc_content_sha256", "content", "char_start", "char_end", "token_count",
                   "status", "reject_reason", "pii_counts", "quality_score"]
 
@@ -81,6 +85,24 @@ def _stage(name: str, timings: dict[str, float]):
     log.info("stage %s: done in %.1f s", name, timings[name])
 
 
+def _use_reliable_checkpoints(spark: SparkSession, layout: LakeLayout, run_id: str) -> None:
+    """On a cluster, dedup's iterative clustering checkpoints to the lake: local checkpoints
+    live on executors and are lost when dynamic allocation removes one. Locally they are fine
+    (one process) and much cheaper."""
+    if not spark.sparkContext.master.startswith("local"):
+        spark.sparkContext.setCheckpointDir(f"{layout.root}/_checkpoints/{run_id}")
+
+
+def _materialize(df: DataFrame, cached: list, what: str) -> DataFrame:
+    """Compute ``df`` once into Spark's disk cache, so the MERGE, the next stage, the load and
+    the report reuse it instead of recomputing the Python UDFs; the count is the progress line
+    (and makes each stage's time its own)."""
+    df = df.persist(StorageLevel.DISK_ONLY)
+    cached.append(df)
+    log.info("%s: %d rows", what, df.count())
+    return df
+
+
 def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str],
                       lake: str | None = None, target: PgTarget | None = None) -> dict:
     """Run the whole pipeline once; returns the report (also written to the lake)."""
@@ -102,17 +124,21 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     try:
         with _stage("ingest", timings):
             # Read the sources once: the bronze MERGE and the document stage both use the rows.
-            ingested = read_inputs(spark, input_uris, settings.input).persist(StorageLevel.DISK_ONLY)
-            cached.append(ingested)
+            ingested = _materialize(read_inputs(spark, input_uris, settings.input), cached, "inputs")
             delta_io.upsert(spark, ingested, layout.bronze_documents, "doc_id", BRONZE_COMPARED)
         with _stage("documents", timings):
-            documents = process_documents(ingested, settings).persist(StorageLevel.DISK_ONLY)
-            cached.append(documents)
+            documents = _materialize(process_documents(ingested, settings), cached, "documents")
+        with _stage("dedup", timings):
+            # Called even when switched off: it then only adds the (null) dedup columns, so the
+            # lake and database schemas do not depend on the setting.
+            _use_reliable_checkpoints(spark, layout, run_id)
+            documents = _materialize(dedup.deduplicate(documents, settings.dedup), cached,
+                                     "documents after dedup")
+        with _stage("documents_merge", timings):
             delta_io.upsert(spark, documents, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                             evolve_schema=True)
         with _stage("chunks", timings):
-            chunks = chunk_documents(documents, settings).persist(StorageLevel.DISK_ONLY)
-            cached.append(chunks)
+            chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
             delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id", CHUNK_COMPARED,
                             evolve_schema=True)
             delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
@@ -131,6 +157,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                 "postgres_target": target.describe(),
             })
             report["postgres"] = pg_counts
+            report["dedup"] = dedup.dedup_stats(documents)
             report["delta_versions"] = {
                 name: delta_io.table_version(spark, path) for name, path in (
                     ("bronze.raw_documents", layout.bronze_documents),

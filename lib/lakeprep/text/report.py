@@ -61,6 +61,16 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
     pii_rows = (accepted_chunks.select(F.explode("pii_types").alias("pii_type"))
                 .groupBy("pii_type").count().orderBy("pii_type").collect())
 
+    warnings = (documents.filter(F.col("status") == STATUS_ACCEPTED)
+                .select(F.explode("warnings").alias("warning")))
+    boilerplate_rows = (
+        documents.select(F.explode(F.from_json("boilerplate_removed", "map<string,int>"))
+                         .alias("kind", "lines"))
+        .groupBy("kind").agg(F.sum("lines").alias("lines")).orderBy("kind").collect())
+    duplicates = {}
+    if "duplicate_of" in documents.columns:
+        duplicates = _counts_by(documents.filter(F.col("duplicate_of").isNotNull()),
+                                "reject_reason")
     return {
         **run,
         "documents": {
@@ -74,6 +84,10 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
             "encodings": _counts_by(documents.filter(F.col("encoding").isNotNull()), "encoding"),
             "input_bytes": int(doc_totals["bytes"] or 0),
             "mean_quality_score_accepted": round(float(doc_totals["q_avg"] or 0.0), 4),
+            "languages": _counts_by(documents.filter(F.col("language").isNotNull()), "language"),
+            "accepted_with_warnings_by_reason": _counts_by(warnings, "warning"),
+            "boilerplate_lines_removed": {r["kind"]: int(r["lines"]) for r in boilerplate_rows},
+            "duplicates": duplicates,
         },
         "chunks": {
             "chunks": n_chunks,
@@ -133,9 +147,21 @@ def render_markdown(report: dict) -> str:
         "Rejected documents by reason:",
         "",
         *_table(d["rejected_by_reason"], "reason"),
+        "Accepted documents kept with warnings, by rule:",
+        "",
+        *_table(d.get("accepted_with_warnings_by_reason", {}), "warning"),
+        "Duplicates (rejected, each pointing at the document it duplicates):",
+        "",
+        *_table(d.get("duplicates", {}), "kind"),
+        "Boilerplate lines removed, by kind:",
+        "",
+        *_table(d.get("boilerplate_lines_removed", {}), "kind"),
         "Detected encodings:",
         "",
         *_table(d["encodings"], "encoding"),
+        "Detected languages (top 15):",
+        "",
+        *_table(dict(list(d.get("languages", {}).items())[:15]), "language"),
         "## Chunks",
         "",
         f"| | value |",

@@ -17,7 +17,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.config import Settings
-from lakeprep.text import chunk_rules, chunking, clean, decode, pii, quality
+from lakeprep.text import (boilerplate, chunk_rules, chunking, clean, decode, language, pii,
+                           quality)
 from lakeprep.text.ingest import FORMAT_JSONL
 
 STATUS_ACCEPTED, STATUS_REJECTED = "accepted", "rejected"
@@ -35,9 +36,14 @@ _DOC_PROCESSED = T.StructType([
     T.StructField("symbol_word_ratio", T.DoubleType(), False),
     T.StructField("duplicate_line_fraction", T.DoubleType(), False),
     T.StructField("quality_score", T.DoubleType(), False),
+    T.StructField("language", T.StringType(), True),
+    T.StructField("language_confidence", T.DoubleType(), True),
+    T.StructField("language_reliable", T.BooleanType(), True),
+    T.StructField("boilerplate_removed", T.StringType(), False),
     T.StructField("status", T.StringType(), False),
     T.StructField("reject_reason", T.StringType(), True),
     T.StructField("failed_rules", T.ArrayType(T.StringType()), False),
+    T.StructField("warnings", T.ArrayType(T.StringType()), False),
 ])
 
 CHUNK_SCHEMA = T.StructType([
@@ -75,10 +81,17 @@ def _extract_jsonl_text(line: bytes, text_column: str) -> tuple[bytes | None, st
 
 def process_document(content: bytes | None, source_format: str, ingest_error: str | None,
                      settings: Settings) -> dict:
-    """Decode, clean, measure and judge one document. Never raises on bad content."""
-    out = {"encoding": None, "text": None, "failed_rules": []}
+    """Decode, clean, strip boilerplate, identify the language, measure and judge one document.
+
+    Order matters: boilerplate rules are line-based and rely on the cleaner's layout; the language
+    is identified without menus and banners that could be in another language; the quality
+    rules then see content only. Never raises on bad content.
+    """
+    out = {"encoding": None, "text": None, "language": None, "language_confidence": None,
+           "language_reliable": None, "boilerplate_removed": "{}", "warnings": []}
     reason = ingest_error
     data = content
+    lang = None
     if reason is None and data is not None and source_format == FORMAT_JSONL:
         data, reason = _extract_jsonl_text(data, settings.input.text_column)
     if reason is None:
@@ -87,7 +100,14 @@ def process_document(content: bytes | None, source_format: str, ingest_error: st
         reason = result.reject_reason
         out["encoding"] = result.encoding
         if reason is None:
-            out["text"] = clean.clean_text(result.text, settings.clean.unicode_form)
+            text = clean.clean_text(result.text, settings.clean.unicode_form)
+            if settings.boilerplate.enabled:
+                text, removed = boilerplate.remove_boilerplate(
+                    text, settings.boilerplate.max_line_chars)
+                out["boilerplate_removed"] = json.dumps(removed, sort_keys=True)
+            lang = language.detect_language(text, settings.language.sample_chars)
+            out.update(text=text, language=lang.language, language_confidence=lang.confidence,
+                       language_reliable=lang.is_reliable)
     signals = quality.compute_signals(out["text"] or "")
     out.update(
         n_chars=signals.n_chars, n_words=signals.n_words,
@@ -98,8 +118,16 @@ def process_document(content: bytes | None, source_format: str, ingest_error: st
         quality_score=quality.quality_score(signals, settings.document_filter),
     )
     if reason is None:
-        out["failed_rules"] = quality.failed_rules(signals, settings.document_filter)
-        reason = out["failed_rules"][0] if out["failed_rules"] else None
+        known = None if lang is None or lang.language == language.UNDETERMINED else lang.language
+        verdict = quality.evaluate(signals, settings.document_filter, known)
+        drops = list(verdict.drop_reasons)
+        lang_reason = language.language_reject_reason(lang, settings.language)
+        # The language goes first: English-tuned rules (stop words) failing on another language
+        # are a symptom, the language is the cause. An empty text stays empty_after_cleaning.
+        if lang_reason and drops[:1] != [quality.REASON_EMPTY_AFTER_CLEANING]:
+            drops.insert(0, lang_reason)
+        out["failed_rules"], out["warnings"] = drops, list(verdict.warnings)
+        reason = drops[0] if drops else None
     else:
         out["failed_rules"] = [reason]
     out["status"] = STATUS_REJECTED if reason else STATUS_ACCEPTED
@@ -132,12 +160,31 @@ def process_documents(bronze: DataFrame, settings: Settings) -> DataFrame:
     )
 
 
+def _pii_in_span(spans: list, start: int, end: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for span in spans:
+        if start <= span.start < end:
+            counts[span.type] = counts.get(span.type, 0) + 1
+    return counts
+
+
 def chunk_document(doc_id: str, text: str, settings: Settings) -> list[dict]:
-    """Chunks of one accepted document, each judged by the chunk rules and scanned for PII."""
+    """Chunks of one accepted document, each judged by the chunk rules and scanned for PII.
+
+    In redaction mode the detected spans are replaced by typed placeholders *before*
+    tokenization (so token counts and chunk boundaries are those of the redacted text) and each
+    chunk's PII counts come from the placeholder positions, not from searching the text.
+    """
     enc = chunking.get_encoding(settings.chunking.encoding)
+    placed = None
+    if settings.pii.redact:
+        text, placed = pii.redact_spans(text, settings.pii.detectors)
     out = []
     for ch in chunking.chunk_text(text, enc, settings.chunking.max_tokens):
-        counts = pii.find_pii(ch.text, settings.pii.detectors)
+        if placed is None:
+            counts = pii.find_pii(ch.text, settings.pii.detectors)
+        else:
+            counts = _pii_in_span(placed, ch.char_start, ch.char_end)
         out.append({
             "chunk_index": ch.index,
             "char_start": ch.char_start,
