@@ -185,3 +185,49 @@ def test_second_run_leaves_tables_unchanged(runs):
     assert runs["after_first"] == runs["after_second"]
     report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[-1].read_text())
     assert set(report["postgres"].values()) == {0}
+
+
+def test_exact_duplicate_files_point_at_the_copy_that_was_kept(runs, corpus):
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    pairs = [(doc["path"], doc["duplicate_of"]) for doc in manifest["documents"].values()
+             if doc.get("duplicate_of")]
+    assert pairs
+    conn = runs["conn"]
+    for copy, original in pairs:
+        rows = {}
+        for path in (copy, original):
+            [(doc_id, status, reason, dup_of)] = query(
+                conn, "SELECT doc_id, status, reject_reason, duplicate_of FROM documents "
+                      "WHERE source_uri = %s", "file:" + str(corpus / path))
+            rows[path] = (doc_id, status, reason, dup_of)
+        statuses = sorted(r[1] for r in rows.values())
+        assert statuses == ["accepted", "rejected"], rows
+        kept = next(r for r in rows.values() if r[1] == "accepted")
+        dropped = next(r for r in rows.values() if r[1] == "rejected")
+        assert dropped[2] == "exact_duplicate" and dropped[3] == kept[0]
+        # The dropped copy has no chunks: it would only repeat the kept one's.
+        assert query(conn, "SELECT count(*) FROM chunks WHERE doc_id = %s", dropped[0]) == [(0,)]
+
+
+def test_language_and_warnings_are_stored(runs, corpus):
+    conn = runs["conn"]
+    langs = dict(query(conn, "SELECT language, count(*) FROM documents "
+                             "WHERE status = 'accepted' GROUP BY 1"))
+    assert langs.get("en", 0) > 500
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    mixed = [d for d in manifest["documents"].values()
+             if d["category"] == "mixed_language" and d["record_id"] is None]
+    for doc in mixed:
+        [(language,)] = query(conn, "SELECT language FROM documents WHERE source_uri = %s",
+                              "file:" + str(corpus / doc["path"]))
+        assert language in doc["languages"]
+    [(warned,)] = query(conn, "SELECT count(*) FROM documents WHERE status = 'accepted' "
+                              "AND cardinality(warnings) > 0")
+    assert warned > 0
+
+
+def test_html_report_with_plots(runs):
+    pages = sorted(Path(runs["lake"]).glob("_reports/*/report.html"))
+    assert len(pages) == 2
+    page = pages[-1].read_text()
+    assert page.count("data:image/png;base64,") >= 4 and "Rejected documents by reason" in page
