@@ -63,6 +63,8 @@ class DocumentFilterSettings:
     max_duplicate_line_fraction: float
     min_stop_words: int
     stop_word_languages: tuple[str, ...]
+    unsegmented_languages: tuple[str, ...]
+    unsegmented_chars_per_word: float
     max_bullet_line_fraction: float
     max_ellipsis_line_fraction: float
     max_duplicate_paragraph_fraction: float
@@ -361,6 +363,10 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         min_stop_words=_get(df, "document_filter", "min_stop_words", int, check=lambda v: v >= 0),
         stop_word_languages=tuple(v.lower() for v in _get(df, "document_filter",
                                                           "stop_word_languages", tuple)),
+        unsegmented_languages=tuple(v.lower() for v in _get(df, "document_filter",
+                                                            "unsegmented_languages", tuple)),
+        unsegmented_chars_per_word=_get(df, "document_filter", "unsegmented_chars_per_word",
+                                        float, check=_positive),
         **{key: _get(df, "document_filter", key, float, check=_fraction) for key in (
             "max_bullet_line_fraction", "max_ellipsis_line_fraction",
             "max_duplicate_paragraph_fraction", "max_duplicate_line_char_fraction",

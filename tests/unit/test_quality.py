@@ -447,3 +447,18 @@ def test_quality_score_at_thresholds_is_documented_value():
                 short_line_fraction=CFG.max_short_line_fraction,
                 terminal_punctuation_line_fraction=CFG.min_terminal_punctuation_line_fraction)
     assert Q.quality_score(s, CFG) == pytest.approx(3.55 / 6, abs=0.005)
+
+
+def test_unsegmented_languages_are_judged_by_characters():
+    # Chinese prose: a few whitespace "words" that are whole clauses.
+    zh = ("我们在周末去了城市的图书馆，借了许多关于历史和科学的书籍。" * 3 + " "
+          "图书馆的工作人员非常热情，帮助我们找到了需要的资料和阅览室。" * 3)
+    s = Q.compute_signals(zh)
+    assert s.n_words < CFG.min_words and s.mean_word_length > CFG.max_mean_word_length
+    # Without a language the whitespace rules misfire; as Chinese the text passes.
+    assert Q.REASON_MEAN_WORD_LENGTH in Q.failed_rules(s, CFG, None)
+    assert Q.failed_rules(s, CFG, "zh") == []
+    assert Q.failed_rules(s, CFG, "zh-Hant") == []
+    assert Q.quality_score(s, CFG, "zh") > Q.quality_score(s, CFG, None)
+    # A short Chinese snippet still has too few (estimated) words.
+    assert Q.REASON_TOO_FEW_WORDS in Q.failed_rules(Q.compute_signals("你好，世界。"), CFG, "zh")

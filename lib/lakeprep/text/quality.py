@@ -360,15 +360,31 @@ def compute_signals(text: str) -> DocumentSignals:
 Rule = Callable[[DocumentSignals, DocumentFilterSettings, "str | None"], "str | None"]
 
 
+def _unsegmented(language: str | None, cfg: DocumentFilterSettings) -> bool:
+    return _primary_language(language) in cfg.unsegmented_languages
+
+
+def estimated_words(s: DocumentSignals, cfg: DocumentFilterSettings,
+                    language: str | None = None) -> float:
+    """Whitespace words, or for languages written without spaces, characters per word."""
+    if _unsegmented(language, cfg):
+        return max(s.n_words, s.n_chars / cfg.unsegmented_chars_per_word)
+    return s.n_words
+
+
 def reject_too_few_words(s: DocumentSignals, cfg: DocumentFilterSettings,
                          language: str | None = None) -> str | None:
     # Too little context to teach anything; also catches titles, stubs and empty redirects.
-    return REASON_TOO_FEW_WORDS if s.n_words < cfg.min_words else None
+    too_few = estimated_words(s, cfg, language) < cfg.min_words
+    return REASON_TOO_FEW_WORDS if too_few else None
 
 
 def reject_mean_word_length(s: DocumentSignals, cfg: DocumentFilterSettings,
                             language: str | None = None) -> str | None:
     # Very short mean = number tables / tokens soup; very long = URLs, hashes, base64, no spaces.
+    # Meaningless where words are not separated by spaces (zh, ja, th, ...).
+    if _unsegmented(language, cfg):
+        return None
     out_of_range = not (cfg.min_mean_word_length <= s.mean_word_length <= cfg.max_mean_word_length)
     return REASON_MEAN_WORD_LENGTH if out_of_range else None
 
@@ -572,7 +588,8 @@ def _above_min(value: float, limit: float) -> float:
     return min(1.0, value / (2 * limit)) if limit > 0 else 1.0
 
 
-def quality_score(s: DocumentSignals, cfg: DocumentFilterSettings) -> float:
+def quality_score(s: DocumentSignals, cfg: DocumentFilterSettings,
+                  language: str | None = None) -> float:
     """A score in [0, 1]: the mean of six component scores, each 1.0 for a clearly good value,
     halved for a lorem-ipsum page.
 
@@ -590,15 +607,20 @@ def quality_score(s: DocumentSignals, cfg: DocumentFilterSettings) -> float:
     Lowered by: symbols, any kind of repetition, lists, truncated or short lines; "lorem ipsum"
     halves the score. The stop-word count and curly brackets are not part of it: the first is
     English-only (scores must compare across languages) and the second marks code, not junk.
+    For languages written without spaces (``unsegmented_languages``) the length uses the
+    estimated word count and the word-length part is 1.
     A document exactly at every threshold scores about 0.59; clean prose of a few hundred words
     scores above 0.9. Users pick their own cut-off in SQL (``WHERE quality_score >= 0.8``).
     """
     if s.n_words == 0:
         return 0.0
-    length = min(1.0, s.n_words / (4 * cfg.min_words)) if cfg.min_words else 1.0
+    n_words = estimated_words(s, cfg, language)
+    length = min(1.0, n_words / (4 * cfg.min_words)) if cfg.min_words else 1.0
     lo, hi = cfg.min_mean_word_length, cfg.max_mean_word_length
     distance = max(lo - s.mean_word_length, s.mean_word_length - hi, 0.0)
     word_len = max(0.0, 1.0 - distance / lo) if lo > 0 else (1.0 if distance == 0 else 0.0)
+    if _unsegmented(language, cfg):
+        word_len = 1.0  # no word boundaries to measure
     symbols = _below_max(s.symbol_word_ratio, cfg.max_symbol_word_ratio)
     repetition = min(
         _below_max(s.duplicate_line_fraction, cfg.max_duplicate_line_fraction),

@@ -109,16 +109,16 @@ def process_document(content: bytes | None, source_format: str, ingest_error: st
             out.update(text=text, language=lang.language, language_confidence=lang.confidence,
                        language_reliable=lang.is_reliable)
     signals = quality.compute_signals(out["text"] or "")
+    known = None if lang is None or lang.language == language.UNDETERMINED else lang.language
     out.update(
         n_chars=signals.n_chars, n_words=signals.n_words,
         mean_word_length=signals.mean_word_length,
         alpha_word_fraction=signals.alpha_word_fraction,
         symbol_word_ratio=signals.symbol_word_ratio,
         duplicate_line_fraction=signals.duplicate_line_fraction,
-        quality_score=quality.quality_score(signals, settings.document_filter),
+        quality_score=quality.quality_score(signals, settings.document_filter, known),
     )
     if reason is None:
-        known = None if lang is None or lang.language == language.UNDETERMINED else lang.language
         verdict = quality.evaluate(signals, settings.document_filter, known)
         drops = list(verdict.drop_reasons)
         lang_reason = language.language_reject_reason(lang, settings.language)
