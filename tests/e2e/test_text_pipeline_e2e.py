@@ -231,3 +231,16 @@ def test_html_report_with_plots(runs):
     assert len(pages) == 2
     page = pages[-1].read_text()
     assert page.count("data:image/png;base64,") >= 4 and "Rejected documents by reason" in page
+
+
+def test_markup_and_boilerplate_removals_are_counted(runs, corpus):
+    manifest = json.loads((corpus / "manifest.json").read_text())
+    html_docs = [d for d in manifest["documents"].values()
+                 if d["category"] == "markup_html" and d["record_id"] is None]
+    assert html_docs
+    for doc in html_docs:
+        [(removed,)] = query(runs["conn"], "SELECT boilerplate_removed FROM documents "
+                                           "WHERE source_uri = %s", "file:" + str(corpus / doc["path"]))
+        assert removed.get("html_tags", 0) > 0, doc["path"]
+    report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[-1].read_text())
+    assert report["documents"]["boilerplate_lines_removed"].get("html_tags", 0) > 0

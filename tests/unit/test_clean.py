@@ -286,3 +286,15 @@ def test_apply_backspaces_erases_overstrike_and_ansi():
     assert apply_backspaces("\x1b[1;31mred\x1b[0m text") == "red text"
     assert apply_backspaces("plain text") == "plain text"
     assert C.clean_text("I'm not going to *___\b\b\bbot*her") == "I'm not going to *bot*her"
+
+
+def test_markup_counts_match_what_strip_markup_removes():
+    page = ("<html><head><style>p {color: red}</style><script>var x = 1;</script></head>"
+            "<body><!-- nav --><p>Fish &amp; chips</p><p>Tea&nbsp;time</p></body></html>")
+    counts = C.markup_counts(page)
+    # html head /head body p /p p /p /body /html = 10 tags once the script and style blocks are gone.
+    assert counts == {"html_script_style_blocks": 2, "html_comments": 1, "html_tags": 10,
+                      "html_entities": 2}
+    assert "<" not in C.strip_markup(page)
+    # Plain text with a comparison and an unknown entity: nothing to remove, nothing counted.
+    assert C.markup_counts("if a < b and b > c then &notanentity; stays") == {}

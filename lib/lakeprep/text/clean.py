@@ -146,6 +146,21 @@ def _unescape_entities(text: str) -> str:
     return text
 
 
+def markup_counts(text: str) -> dict[str, int]:
+    """What strip_markup will remove from ``text``, by kind (kinds with 0 are absent), so the
+    report can count markup removals like the boilerplate ones. Same detection as strip_markup."""
+    counts: dict[str, int] = {}
+    if "<" in text and _looks_like_html(text):
+        counts["html_script_style_blocks"] = len(_INVISIBLE_BLOCK_RE.findall(text))
+        counts["html_comments"] = len(_HTML_COMMENT_RE.findall(text))
+        counts["html_tags"] = len(_ANY_TAG_RE.findall(_HTML_COMMENT_RE.sub(
+            "", _INVISIBLE_BLOCK_RE.sub("", text))))
+    if "&" in text:
+        counts["html_entities"] = sum(
+            1 for m in _ENTITY_RE.finditer(text) if _unescape_entity(m) != m.group(0))
+    return {kind: n for kind, n in counts.items() if n}
+
+
 def strip_markup(text: str) -> str:
     # Why: scraped pages keep tags, scripts and entities that are noise to a language model.
     if "<" in text and _looks_like_html(text):

@@ -153,7 +153,7 @@ def render_markdown(report: dict) -> str:
         "Duplicates (rejected, each pointing at the document it duplicates):",
         "",
         *_table(d.get("duplicates", {}), "kind"),
-        "Boilerplate lines removed, by kind:",
+        "Boilerplate and markup removed, by kind (lines; tags, blocks or entities for `html_*`):",
         "",
         *_table(d.get("boilerplate_lines_removed", {}), "kind"),
         "Detected encodings:",

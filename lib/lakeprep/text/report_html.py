@@ -126,7 +126,7 @@ version <code>{html.escape(report['rules_version'])}</code>.</p>
 <h2>Rejected documents by reason</h2>{_table(d['rejected_by_reason'], 'reason')}
 <h2>Accepted documents kept with warnings</h2>{_table(d.get('accepted_with_warnings_by_reason', {}), 'warning')}
 <h2>Duplicates</h2>{_table(d.get('duplicates', {}), 'kind')}
-<h2>Boilerplate lines removed</h2>{_table(d.get('boilerplate_lines_removed', {}), 'kind')}
+<h2>Boilerplate and markup removed (lines; tags, blocks or entities for html_*)</h2>{_table(d.get('boilerplate_lines_removed', {}), 'kind')}
 <h2>Rejected chunks by reason</h2>{_table(c['rejected_by_reason'], 'reason')}
 <h2>Accepted chunks flagged with PII</h2>{_table(c['pii_chunks_by_type'], 'PII type')}
 </body></html>

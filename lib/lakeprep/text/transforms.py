@@ -100,11 +100,13 @@ def process_document(content: bytes | None, source_format: str, ingest_error: st
         reason = result.reject_reason
         out["encoding"] = result.encoding
         if reason is None:
+            removed = clean.markup_counts(result.text)
             text = clean.clean_text(result.text, settings.clean.unicode_form)
             if settings.boilerplate.enabled:
-                text, removed = boilerplate.remove_boilerplate(
+                text, lines = boilerplate.remove_boilerplate(
                     text, settings.boilerplate.max_line_chars)
-                out["boilerplate_removed"] = json.dumps(removed, sort_keys=True)
+                removed.update(lines)
+            out["boilerplate_removed"] = json.dumps(removed, sort_keys=True)
             lang = language.detect_language(text, settings.language.sample_chars)
             out.update(text=text, language=lang.language, language_confidence=lang.confidence,
                        language_reliable=lang.is_reliable)
