@@ -17,6 +17,7 @@ from lakeprep.text.chunking import count_tokens, get_encoding
 
 ROOT = Path(__file__).resolve().parents[2]
 SETTINGS = load_settings(ROOT / "conf" / "local.yaml")
+SECRET = "e2e-Secret-Value-7f3a"
 TABLES = {
     "documents": "doc_id",
     "chunks": "chunk_id",
@@ -33,8 +34,10 @@ def corpus(tmp_path_factory):
 
 
 def submit(corpus: Path, lake: Path, pg) -> subprocess.CompletedProcess:
+    # The embedded test server trusts loopback, so the password is ignored by the server but
+    # still travels through the job: it must never show up in what the job prints.
     env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
-           "PGUSER": pg.user, "PYSPARK_PYTHON": sys.executable,
+           "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable}
     spark_submit = Path(sys.executable).parent / "spark-submit"
     cmd = [str(spark_submit), "--master", "local[2]", "--driver-memory", "2g",
@@ -244,3 +247,12 @@ def test_markup_and_boilerplate_removals_are_counted(runs, corpus):
         assert removed.get("html_tags", 0) > 0, doc["path"]
     report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[-1].read_text())
     assert report["documents"]["boilerplate_lines_removed"].get("html_tags", 0) > 0
+
+
+def test_password_never_printed(runs):
+    for proc in (runs["first"], runs["second"]):
+        assert SECRET not in proc.stdout and SECRET not in proc.stderr
+    [(stored,)] = query(runs["conn"], "SELECT count(*) FROM pipeline_runs WHERE "
+                                      "strpos(coalesce(error, '') || config_path || lake_uri, %s) > 0",
+                        SECRET)
+    assert stored == 0
