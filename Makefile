@@ -19,12 +19,13 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data db-stop clean help
+.PHONY: setup run test mock-data package db-stop clean help
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
 	@echo "make test    set up and run the tests"
 	@echo "make setup   venv + package + JVM jars only"
+	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -53,6 +54,9 @@ run: setup mock-data
 
 test: setup
 	$(VPY) -m pytest $(PYTEST_ARGS) tests
+
+package: setup
+	bash scripts/package_for_cluster.sh $(VENV)
 
 db-stop: | $(VENV)/.installed
 	$(VPY) -m lakeprep.db.embedded stop --data-dir .local/postgres --port 54329
