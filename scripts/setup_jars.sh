@@ -8,8 +8,9 @@
 #        MVN=...      Maven executable (default: mvn)
 #        MVN_FLAGS=.. extra Maven flags, e.g. "-o" or "-s mirror-settings.xml"
 #
-# Idempotent: a warm rerun skips Maven (the pom hash matches the cache stamp) and copies only
-# jars whose bytes changed. Jars installed by an earlier run but no longer in the pom (e.g. after
+# Idempotent: a warm rerun skips Maven (the pom hash matches the cache stamp) and installs only
+# jars whose bytes changed (hard-linked from .cache/jars when possible, so the ~640 MB AWS SDK
+# bundle is neither copied again nor re-read on a warm run). Jars installed by an earlier run but no longer in the pom (e.g. after
 # a version bump) are removed from pyspark/jars, using a manifest written there.
 set -euo pipefail
 export LC_ALL=C  # sort/comm below must agree on ordering
@@ -99,14 +100,38 @@ if [[ -n "$overlap" ]]; then
   die "these artifacts are already shipped in $spark_jars and must be excluded in $pom: $(echo "$overlap" | tr '\n' ' ')"
 fi
 
+# Same bytes without reading them where possible: the AWS SDK bundle is ~640 MB, and a warm
+# `make setup` runs on every `make run` / `make test`. A hard link (same inode) is trivially the
+# same file; a copy made by this script keeps the cache's size and mtime (cp -p), which is what
+# rsync's quick check trusts; anything else is compared byte by byte.
+same_jar() {
+  local src="$1" dst="$2"
+  [[ -f "$dst" ]] || return 1
+  [[ "$src" -ef "$dst" ]] && return 0
+  [[ "$(stat -c '%s %Y' -- "$src")" == "$(stat -c '%s %Y' -- "$dst")" ]] && return 0
+  cmp -s -- "$src" "$dst"
+}
+
 installed=0; unchanged=0; removed=0
 for jar in "${wanted[@]}"; do
-  if cmp -s "$cache_dir/$jar" "$spark_jars/$jar"; then
+  if same_jar "$cache_dir/$jar" "$spark_jars/$jar"; then
+    # Same bytes in two inodes (after FORCE=1 or a cache rebuild): re-link so the bundle is
+    # stored once. Best effort: a failed link (other filesystem) keeps the identical copy.
+    if ! [[ "$cache_dir/$jar" -ef "$spark_jars/$jar" ]] \
+       && ln -f -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp" 2>/dev/null; then
+      mv -f -- "$spark_jars/.$jar.tmp" "$spark_jars/$jar"
+    fi
     unchanged=$((unchanged + 1))
   else
-    # Copy then rename so a concurrently starting JVM never sees a half-written jar.
-    cp "$cache_dir/$jar" "$spark_jars/.$jar.tmp"
-    mv -f "$spark_jars/.$jar.tmp" "$spark_jars/$jar"
+    # Link or copy to a temp name, then rename, so a concurrently starting JVM never sees a
+    # half-written jar. A hard link costs no disk and no time when .cache and the venv share a
+    # filesystem (the 640 MB bundle is then stored once); across filesystems it falls back to a
+    # copy. Cache files are never modified in place (a pom change replaces them), so a link
+    # cannot change under the installed jar.
+    rm -f -- "$spark_jars/.$jar.tmp"
+    ln -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp" 2>/dev/null \
+      || cp -p -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp"
+    mv -f -- "$spark_jars/.$jar.tmp" "$spark_jars/$jar"
     say "installed $jar"
     installed=$((installed + 1))
   fi

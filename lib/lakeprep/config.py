@@ -138,6 +138,19 @@ class ReportSettings:
 
 
 @dataclass(frozen=True)
+class S3Settings:
+    """Where S3 is and how to address it; never credentials (see lakeprep.s3 for how the
+    standard AWS_* variables override these and supply the keys)."""
+    # Empty = AWS itself (the SDK derives the endpoint from the region).
+    endpoint: str = ""
+    # Bucket in the path (http://host/bucket/key) instead of the host name: needed by most
+    # S3-compatible servers (MinIO, SeaweedFS, moto, an IP address or localhost endpoint).
+    path_style_access: bool = False
+    # Empty = let the SDK decide (AWS_REGION / AWS_DEFAULT_REGION, instance metadata).
+    region: str = ""
+
+
+@dataclass(frozen=True)
 class MinHashSettings:
     num_perm: int
     bands: int
@@ -187,6 +200,7 @@ class Settings:
     language: LanguageSettings
     boilerplate: BoilerplateSettings
     source_path: str = field(default="")
+    s3: S3Settings = field(default_factory=S3Settings)
 
     def rules_fingerprint(self) -> str:
         """Hash of everything that changes what the pipeline produces from the same input.
@@ -310,6 +324,28 @@ def _parse_language(raw: Mapping[str, Any]) -> LanguageSettings:
     )
 
 
+def _parse_s3(raw: Mapping[str, Any]) -> S3Settings:
+    # Optional section: a config without S3 inputs or lake needs none of it. When present, an
+    # unknown key is an error, so a misspelt "path_style" cannot silently fall back to False.
+    if "s3" not in raw or raw["s3"] is None:
+        return S3Settings()
+    s3 = _section(raw, "s3")
+    known = {"endpoint", "path_style_access", "region"}
+    unknown = sorted(set(s3) - known)
+    if unknown:
+        raise ConfigError(f"s3: unknown keys {unknown}; known: {sorted(known)}")
+    endpoint = s3.get("endpoint", "")
+    if not isinstance(endpoint, str) or (endpoint and not re.match(r"^https?://[^/\s]+/?$", endpoint)):
+        raise ConfigError(f"'s3.endpoint' must be empty or an http(s)://host[:port] URL, got {endpoint!r}")
+    path_style = s3.get("path_style_access", False)
+    if not isinstance(path_style, bool):
+        raise ConfigError(f"'s3.path_style_access' must be bool, got {path_style!r}")
+    region = s3.get("region", "")
+    if not isinstance(region, str):
+        raise ConfigError(f"'s3.region' must be str, got {region!r}")
+    return S3Settings(endpoint=endpoint.rstrip("/"), path_style_access=path_style, region=region)
+
+
 def _parse_boilerplate(raw: Mapping[str, Any]) -> BoilerplateSettings:
     bp = _section(raw, "boilerplate")
     return BoilerplateSettings(
@@ -417,7 +453,7 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
                     document_filter=doc_filter, chunking=chunking, chunk_filter=chunk_filter,
                     pii=pii, postgres=postgres, report=report, dedup=_parse_dedup(raw),
                     language=_parse_language(raw), boilerplate=_parse_boilerplate(raw),
-                    source_path=source_path)
+                    source_path=source_path, s3=_parse_s3(raw))
 
 
 def default_config_path() -> Path:

@@ -6,12 +6,16 @@ configured local master. Only the settings that must exist for Delta are forced 
 """
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
 from pyspark.sql import SparkSession
 
-from lakeprep.config import SparkSettings
+from lakeprep import s3 as s3conf
+from lakeprep.config import S3Settings, SparkSettings
+
+log = logging.getLogger(__name__)
 
 _DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
@@ -29,14 +33,24 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
-def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = None) -> SparkSession:
+def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = None,
+                  s3: S3Settings | None = None) -> SparkSession:
+    """``s3``: the config's ``s3:`` section (None = its defaults); the AWS_* environment
+    variables override it either way (lakeprep.s3). Hadoop options are read when the session's
+    SparkContext starts, so S3 must be configured here, not on a running session."""
     builder = SparkSession.builder.appName(settings.app_name)
     if not launched_by_spark_submit():
         builder = builder.master(settings.master)
         # Local Python workers default to whatever `python3` is on PATH; they must import the
         # same lakeprep and tiktoken as this driver.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    for key, value in {**settings.conf, **(extra_conf or {}), **_DELTA_CONF}.items():
+    s3_settings = s3 if s3 is not None else S3Settings()
+    # S3 first: an explicit spark.hadoop.fs.s3a.* in the config's spark.conf (or extra_conf) is
+    # a deliberate override and wins over what is derived from the s3 section and environment.
+    s3_options = s3conf.spark_conf(s3_settings, os.environ, on_emr=s3conf.running_on_emr())
+    # describe() names where credentials come from, never their values.
+    log.info("%s", s3conf.resolve(s3_settings, os.environ).describe())
+    for key, value in {**s3_options, **settings.conf, **(extra_conf or {}), **_DELTA_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     check_classpath(spark)

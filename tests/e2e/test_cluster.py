@@ -92,7 +92,7 @@ def cluster():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg_server,
+def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg,
                                                           tmp_path_factory):
     code_zip, env_archive = packaged
     corpus = tmp_path_factory.mktemp("cluster-in") / "corpus"
@@ -102,8 +102,8 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg_
     # Not the checkout: the driver finds the job script and config by absolute path, the
     # executors find lakeprep only in the shipped zip (the packed env does not contain it).
     elsewhere = tmp_path_factory.mktemp("cwd")
-    env = {**os.environ, "PGHOST": pg_server.host, "PGPORT": str(pg_server.port),
-           "PGDATABASE": pg_server.database, "PGUSER": pg_server.user,
+    env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port),
+           "PGDATABASE": pg.database, "PGUSER": pg.user,
            "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_DRIVER_PYTHON": sys.executable}
     env.pop("PYSPARK_PYTHON", None)
     cmd = [str(VENV_BIN / "spark-submit"), "--master", cluster["url"], "--deploy-mode", "client",
@@ -122,7 +122,7 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg_
     manifest = json.loads((corpus / "manifest.json").read_text())
     totals = manifest["totals"]
     expected = totals["txt_files"] + totals["jsonl_records"] + totals["parquet_rows"]
-    conn = psycopg2.connect(**pg_server.params())
+    conn = psycopg2.connect(**pg.params())
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM documents WHERE source_uri LIKE %s",
@@ -139,3 +139,9 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg_
     assert [a["name"] for a in state["completedapps"]] == ["text-pipeline"]
     unpacked = list((cluster["work"] / "worker").glob("app-*/*/environment/bin/python"))
     assert unpacked, "executors did not unpack the --archives environment"
+
+
+@pytest.fixture(scope="module")
+def pg(pg_database):
+    """This module's own database: its row counts see only its own runs."""
+    return pg_database("e2e_cluster")

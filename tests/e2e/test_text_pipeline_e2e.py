@@ -59,13 +59,13 @@ def snapshot(conn) -> dict[str, list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def runs(corpus, tmp_path_factory, pg_server):
+def runs(corpus, tmp_path_factory, pg):
     lake = tmp_path_factory.mktemp("lake")
-    first = submit(corpus, lake, pg_server)
-    conn = psycopg2.connect(**pg_server.params())
+    first = submit(corpus, lake, pg)
+    conn = psycopg2.connect(**pg.params())
     conn.autocommit = True
     after_first = snapshot(conn)
-    second = submit(corpus, lake, pg_server)
+    second = submit(corpus, lake, pg)
     after_second = snapshot(conn)
     yield {"conn": conn, "first": first, "second": second, "lake": lake,
            "after_first": after_first, "after_second": after_second}
@@ -256,3 +256,9 @@ def test_password_never_printed(runs):
                                       "strpos(coalesce(error, '') || config_path || lake_uri, %s) > 0",
                         SECRET)
     assert stored == 0
+
+
+@pytest.fixture(scope="module")
+def pg(pg_database):
+    """This module's own database: its row counts see only its own runs."""
+    return pg_database("e2e_text")

@@ -17,6 +17,7 @@ from __future__ import annotations
 from functools import reduce
 from urllib.parse import unquote
 
+from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -188,7 +189,14 @@ def check_inputs_exist(spark: SparkSession, uris: list[str]) -> None:
     hconf = spark.sparkContext._jsc.hadoopConfiguration()
     for uri in uris:
         path = jvm.org.apache.hadoop.fs.Path(uri)
-        if not path.getFileSystem(hconf).exists(path):
+        try:
+            found = path.getFileSystem(hconf).exists(path)
+        except Py4JJavaError as exc:
+            # S3A raises (UnknownStoreException, AccessDenied) instead of answering "no": keep
+            # the first line of the Java error, not a page of JVM stack trace.
+            first_line = exc.java_exception.toString().splitlines()[0]
+            raise FileNotFoundError(f"input not readable: {uri} ({first_line})") from None
+        if not found:
             raise FileNotFoundError(f"input does not exist: {uri}")
 
 

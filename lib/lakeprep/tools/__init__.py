@@ -1,0 +1,1 @@
+"""Command-line tools around the pipeline (``python -m lakeprep.tools.<name>``)."""
