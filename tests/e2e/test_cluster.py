@@ -1,7 +1,7 @@
 """A real Spark standalone cluster (master + worker from the pip pyspark distribution, on
 127.0.0.1) runs the job the way a cluster user does: code shipped with --py-files, native
 dependencies as a packed virtualenv with --archives, spark-submit started from a directory that
-is not the checkout, results in Delta and PostgreSQL."""
+is not the checkout, input read from an S3 server, results in Delta and PostgreSQL."""
 from __future__ import annotations
 
 import json
@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).parent
 VENV_BIN = Path(sys.executable).parent
+BUCKET = "lakeprep-cluster"
 
 
 def free_port() -> int:
@@ -56,7 +57,11 @@ def packaged():
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def cluster(s3_server):
+    # Started after the S3 server fixture put the endpoint and (fake) keys in the environment:
+    # executors inherit their worker's environment, which is how S3A on the executors finds
+    # credentials on a real cluster too (instance profile or the workers' environment), never
+    # through the job's Spark configuration.
     work = Path(tempfile.mkdtemp(prefix="lakeprep-cluster-"))
     port, ui_port, worker_ui = free_port(), free_port(), free_port()
     env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
@@ -98,6 +103,11 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg,
     corpus = tmp_path_factory.mktemp("cluster-in") / "corpus"
     subprocess.run([sys.executable, str(ROOT / "scripts" / "generate_mock_data.py"), "--out",
                     str(corpus), "--docs", "150", "--quiet"], check=True)
+    subprocess.run([sys.executable, "-m", "lakeprep.tools.upload", str(corpus),
+                    f"s3://{BUCKET}/raw", "--create-bucket"], check=True, capture_output=True)
+    config = tmp_path_factory.mktemp("cluster-conf") / "cluster.yaml"
+    # A loopback IP cannot carry the bucket in the host name: path-style addressing.
+    config.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\ns3:\n  path_style_access: true\n")
     lake = tmp_path_factory.mktemp("cluster-lake")
     # Not the checkout: the driver finds the job script and config by absolute path, the
     # executors find lakeprep only in the shipped zip (the packed env does not contain it).
@@ -113,8 +123,8 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg,
            "--conf", "spark.pyspark.python=./environment/bin/python",
            "--conf", f"spark.pyspark.driver.python={sys.executable}",
            "--driver-java-options", f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
-           "--config", str(ROOT / "conf" / "local.yaml"), "--quiet"]
+           str(ROOT / "jobs" / "text_pipeline.py"), "--input", f"s3a://{BUCKET}/raw",
+           "--lake", str(lake), "--config", str(config), "--quiet"]
     proc = subprocess.run(cmd, env=env, cwd=elsewhere, capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, proc.stderr[-6000:]
@@ -126,10 +136,10 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg,
     try:
         with conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM documents WHERE source_uri LIKE %s",
-                        (f"file:{corpus}/%",))
+                        (f"s3a://{BUCKET}/raw/%",))
             assert cur.fetchone()[0] == expected
             cur.execute("SELECT count(*) FROM chunks WHERE source_uri LIKE %s",
-                        (f"file:{corpus}/%",))
+                        (f"s3a://{BUCKET}/raw/%",))
             assert cur.fetchone()[0] > 0
     finally:
         conn.close()
