@@ -159,8 +159,9 @@ def test_access_denied_from_the_server(s3_server, tmp_path):
     src.mkdir()
     (src / "x.txt").write_text("x")
     proc = run_upload(str(src), "s3://lakeprep-denied/p")
-    if proc.returncode == 0:
-        pytest.skip("this moto version does not enforce bucket policies")
+    # The pinned moto enforces bucket policies; a pass here would mean the upload ignored the
+    # refusal, which is exactly what this test exists to catch.
+    assert proc.returncode != 0, "upload succeeded against a Deny bucket policy"
     assert proc.returncode == 1 and "access denied to bucket 'lakeprep-denied'" in proc.stderr
 
 
