@@ -11,6 +11,7 @@ import json
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from lakeprep.text.dedup import REASON_EXACT, REASON_NEAR
 from lakeprep.text.transforms import STATUS_ACCEPTED, STATUS_REJECTED
 
 
@@ -61,16 +62,13 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
     pii_rows = (accepted_chunks.select(F.explode("pii_types").alias("pii_type"))
                 .groupBy("pii_type").count().orderBy("pii_type").collect())
 
+    rejected_by_reason = _counts_by(rejected_docs, "reject_reason")
     warnings = (documents.filter(F.col("status") == STATUS_ACCEPTED)
                 .select(F.explode("warnings").alias("warning")))
     boilerplate_rows = (
         documents.select(F.explode(F.from_json("boilerplate_removed", "map<string,int>"))
                          .alias("kind", "lines"))
         .groupBy("kind").agg(F.sum("lines").alias("lines")).orderBy("kind").collect())
-    duplicates = {}
-    if "duplicate_of" in documents.columns:
-        duplicates = _counts_by(documents.filter(F.col("duplicate_of").isNotNull()),
-                                "reject_reason")
     return {
         **run,
         "documents": {
@@ -79,7 +77,7 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
             "documents": n_docs,
             "accepted": accepted_docs,
             "rejected": n_docs - accepted_docs,
-            "rejected_by_reason": _counts_by(rejected_docs, "reject_reason"),
+            "rejected_by_reason": rejected_by_reason,
             "by_source_format": _counts_by(documents, "source_format"),
             "encodings": _counts_by(documents.filter(F.col("encoding").isNotNull()), "encoding"),
             "input_bytes": int(doc_totals["bytes"] or 0),
@@ -87,7 +85,9 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
             "languages": _counts_by(documents.filter(F.col("language").isNotNull()), "language"),
             "accepted_with_warnings_by_reason": _counts_by(warnings, "warning"),
             "boilerplate_lines_removed": {r["kind"]: int(r["lines"]) for r in boilerplate_rows},
-            "duplicates": duplicates,
+            # Derived from the reasons: dedup rejects with exactly these two codes.
+            "duplicates": {k: v for k, v in rejected_by_reason.items()
+                           if k in (REASON_EXACT, REASON_NEAR)},
         },
         "chunks": {
             "chunks": n_chunks,
