@@ -19,13 +19,16 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help
+.PHONY: setup run test mock-data package db-stop clean help bench bench-venv
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
 	@echo "make test    set up and run the tests"
 	@echo "make setup   venv + package + JVM jars only"
 	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
+	@echo "make tf-fmt  build OpenTofu once (~9 min) and check terraform/ formatting"
+	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
+	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -57,6 +60,55 @@ test: setup
 
 package: setup
 	bash scripts/package_for_cluster.sh $(VENV)
+
+# Benchmarks (docs/BENCHMARKS.md): the peer, datatrove, runs from its own venv.
+BENCH_VENV := .cache/bench-venv
+BENCH_ARGS ?=
+
+$(BENCH_VENV)/.installed: scripts/bench-requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r scripts/bench-requirements.txt
+	touch $@
+
+bench-venv: $(BENCH_VENV)/.installed
+
+bench: setup bench-venv
+	$(VPY) -m lakeprep.bench $(BENCH_ARGS)
+
+# Terraform checks (terraform/, tests/static/test_terraform.py). checkov pins boto3 and friends
+# differently from our stack, so it lives in its own venv, installed from a full lock file.
+.PHONY: tools tf-fmt stage-emr
+TOOLS_VENV := .cache/tools-venv
+
+$(TOOLS_VENV)/.installed: terraform/checkov-requirements.txt
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r terraform/checkov-requirements.txt
+	touch $@
+
+tools: $(TOOLS_VENV)/.installed
+
+setup: tools
+
+# OpenTofu (a Terraform-compatible CLI) from the Go module proxy, for `fmt -check` only (init and
+# validate need the AWS provider from a registry). Not part of `make test`: a cold build takes
+# ~9 min on 2 cores; built once, it is reused.
+TOFU_VERSION := v1.10.10
+TOFU := .cache/bin/tofu-$(TOFU_VERSION)
+
+$(TOFU):
+	mkdir -p .cache/bin
+	go mod download github.com/opentofu/opentofu@$(TOFU_VERSION)
+	cd "$$(go env GOMODCACHE)/github.com/opentofu/opentofu@$(TOFU_VERSION)" && \
+		go build -o "$(abspath $(TOFU))" ./cmd/tofu
+
+tf-fmt: $(TOFU)
+	$(TOFU) fmt -check -recursive -diff terraform
+
+# Upload what the EMR bootstrap and step read (package, job, conf, jars, wheels) to the
+# artifacts bucket: make stage-emr ARTIFACTS=s3://BUCKET/lakeprep (terraform output artifacts_uri).
+stage-emr: package
+	bash terraform/scripts/stage_artifacts.sh $(ARTIFACTS)
 
 db-stop: | $(VENV)/.installed
 	$(VPY) -m lakeprep.db.embedded stop --data-dir .local/postgres --port 54329

@@ -30,6 +30,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="root of the Delta lake (default: lake.uri from the config)")
     parser.add_argument("--config", metavar="PATH",
                         help="YAML configuration (default: conf/local.yaml)")
+    parser.add_argument("--db-secret-arn", metavar="ARN",
+                        help="AWS Secrets Manager secret with the PostgreSQL username and password "
+                             "(JSON; host, port, dbname used when present), read at run time; "
+                             "overrides LAKEPREP_PG_SECRET_ARN and postgres.password_secret_arn")
     parser.add_argument("--quiet", action="store_true", help="do not print the report at the end")
     return parser.parse_args(argv)
 
@@ -49,9 +53,18 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     settings = load_settings(args.config)
+    # Resolved before Spark starts: a wrong secret ARN, a missing permission or a malformed
+    # secret fails in a second with one line, and the password stays out of Spark's conf.
+    from lakeprep.db.connection import resolve_target
+    from lakeprep.db.secrets import SecretError
+    try:
+        target = resolve_target(settings.postgres, secret_arn=args.db_secret_arn)
+    except SecretError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     spark = build_session(settings.spark, s3=settings.s3)
     try:
-        report = run_text_pipeline(spark, settings, args.input, args.lake)
+        report = run_text_pipeline(spark, settings, args.input, args.lake, target=target)
     finally:
         spark.stop()
     if not args.quiet:

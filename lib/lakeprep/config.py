@@ -130,6 +130,8 @@ class PostgresSettings:
     schema: str
     embedded: EmbeddedPostgresSettings
     jdbc: JdbcSettings
+    # ARN of a Secrets Manager secret holding the credentials (lakeprep.db.secrets); "" = none.
+    password_secret_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -447,6 +449,9 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
             batchsize=_get(jd, "postgres.jdbc", "batchsize", int, check=_positive),
             num_partitions=_get(jd, "postgres.jdbc", "num_partitions", int, check=_positive),
         ),
+        # Optional: configs written before secrets existed have no such key.
+        password_secret_arn=_get(pg, "postgres", "password_secret_arn", str)
+        if "password_secret_arn" in pg else "",
     )
     report = ReportSettings(dir=_get(_section(raw, "report"), "report", "dir", str))
     return Settings(spark=spark, lake_uri=lake_uri, input=inp, decode=decode, clean=clean,

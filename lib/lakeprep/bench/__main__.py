@@ -1,0 +1,235 @@
+"""`python -m lakeprep.bench` (what `make bench` runs): measure the text job side by side.
+
+Writes docs/BENCHMARKS.md and docs/benchmarks.json. Sections, each a median of --repeats runs:
+ceiling (single-process pure Python), Spark efficiency (end-to-end job / ceiling x cores), peer
+(datatrove, same corpus and cores), load (Spark JDBC vs parallel COPY), scaling (1x/4x/16x
+distinct documents, time and peak memory), stage breakdown. Long: ~40 min with the defaults.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from lakeprep.bench import ceiling, corpus, job
+from lakeprep.bench.render import load_bench_conf, render_markdown
+
+log = logging.getLogger("lakeprep.bench")
+REPO = job.REPO
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    d = load_bench_conf()["defaults"]
+    p = argparse.ArgumentParser(prog="python -m lakeprep.bench", description=__doc__.split("\n")[0])
+    p.add_argument("--corpus-root", default=".cache/corpora",
+                   help="where the corpora are built / reused (default: .cache/corpora)")
+    p.add_argument("--docs", type=int, default=d["docs"],
+                   help="documents in the side-by-side sample of the bench corpus "
+                        "(default: conf/bench.yaml)")
+    p.add_argument("--scale-base", type=int, default=d["scale_base"],
+                   help="documents at scale 1x for the scaling runs (default: conf/bench.yaml)")
+    p.add_argument("--scales", default=",".join(map(str, d["scales"])),
+                   help="comma-separated scaling factors (default: conf/bench.yaml)")
+    p.add_argument("--repeats", type=int, default=d["repeats"],
+                   help="runs per figure, medians reported (default: conf/bench.yaml)")
+    p.add_argument("--sections", default="ceiling,job,load,peer,scaling",
+                   help="comma-separated subset to run (default: all)")
+    p.add_argument("--config", default="conf/local.yaml", help="job configuration")
+    p.add_argument("--work", default=".cache/bench", help="scratch folder (lakes, database, logs)")
+    p.add_argument("--out", default="docs/BENCHMARKS.md")
+    p.add_argument("--json", default="docs/benchmarks.json")
+    p.add_argument("--peer-python", default=".cache/bench-venv/bin/python",
+                   help="Python with datatrove installed (make bench-venv)")
+    return p.parse_args(argv)
+
+
+def machine() -> dict:
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                  if line.startswith("MemTotal:"))
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                  if line.startswith("model name")), platform.processor())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
+                            capture_output=True, text=True).stdout.strip()
+    import pyspark
+    return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1), "cpu": model,
+            "python": platform.python_version(), "spark": pyspark.__version__,
+            "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def sample_dir(files: list[Path], n: int, offset: int, work: Path, name: str) -> Path:
+    """n documents spread evenly over the (name-sorted, so source-grouped) corpus, hard-linked
+    into their own folder: every sample has the corpus' mix of sources."""
+    if n > len(files):
+        raise SystemExit(f"error: asked for {n} documents, the corpus has {len(files)}")
+    step = len(files) / n
+    chosen = [files[int(i * step + offset) % len(files)] for i in range(n)]
+    out = work / name
+    if out.exists() and len(list(out.iterdir())) == n:
+        return out
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for f in chosen:
+        os.link(f, out / f.name)
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def median_of(runs: list[dict], key: str) -> float:
+    return statistics.median(r[key] for r in runs)
+
+
+def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeats: int,
+                ceiling_result: dict | None) -> dict:
+    runs = []
+    for i in range(repeats):
+        db = job.fresh_database(server.params(), f"bench_job_{i}")
+        log.info("job run %d/%d on %d docs", i + 1, repeats, n_docs)
+        runs.append(job.run_job(sample, work, db, cfg, f"job{i}", keep_lake=i == repeats - 1))
+    wall = median_of(runs, "wall_s")
+    in_job = median_of(runs, "job_s")
+    out = {"runs": runs, "documents": n_docs, "wall_s": wall, "job_s": in_job,
+           "docs_per_s": round(n_docs / wall, 1), "docs_per_s_in_job": round(n_docs / in_job, 1),
+           "stage_seconds": {s: round(statistics.median(r["stage_seconds"][s] for r in runs), 2)
+                             for s in runs[0]["stage_seconds"]}}
+    if ceiling_result:
+        cores = os.cpu_count()
+        cap = ceiling_result["docs_per_s"] * cores
+        out["ceiling_docs_per_s_x_cores"] = round(cap, 1)
+        out["efficiency"] = round(out["docs_per_s"] / cap, 3)
+        out["efficiency_in_job"] = round(out["docs_per_s_in_job"] / cap, 3)
+    return out
+
+
+def peer_section(sample: Path, n_docs: int, work: Path, python: str, repeats: int) -> dict:
+    if not Path(python).exists():
+        raise SystemExit(f"error: {python} not found; run `make bench-venv` first")
+    cores = os.cpu_count()
+    script = Path(__file__).with_name("datatrove_peer.py")
+    walls = []
+    for i in range(repeats):
+        out = work / f"peer-{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        log.info("datatrove run %d/%d", i + 1, repeats)
+        t0 = time.monotonic()
+        subprocess.run([python, str(script), str(sample), str(out), str(2 * cores), str(cores)],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        walls.append(round(time.monotonic() - t0, 2))
+        shutil.rmtree(out, ignore_errors=True)
+    wall = statistics.median(walls)
+    return {"wall_s_runs": walls, "wall_s": wall, "docs_per_s": round(n_docs / wall, 1),
+            "tasks": 2 * cores, "workers": cores}
+
+
+def load_section(work: Path, server, settings, repeats: int) -> dict:
+    from lakeprep.bench import pgload
+    from lakeprep.db.connection import PgTarget
+    from lakeprep.spark import build_session
+
+    lake = work / f"lake-job{repeats - 1}"
+    db = job.fresh_database(server.params(), "bench_load")
+    target = PgTarget(db["host"], int(db["port"]), db["dbname"], db["user"], "public", False)
+    import dataclasses
+    quiet = {**settings.spark.conf, "spark.ui.showConsoleProgress": "false"}
+    spark = build_session(dataclasses.replace(settings.spark, conf=quiet))
+    try:
+        return pgload.measure(spark, f"file:{lake.resolve()}/silver/chunks", db, target,
+                              settings.postgres.jdbc, repeats)
+    finally:
+        spark.stop()
+
+
+def scaling_section(files: list[Path], base: int, scales: list[int], work: Path, server,
+                    cfg: Path, repeats: int) -> dict:
+    points = []
+    for k in scales:
+        n = base * k
+        d = sample_dir(files, n, 1, work, f"scale-{k}x")
+        runs = []
+        for i in range(repeats):
+            db = job.fresh_database(server.params(), f"bench_scale_{k}_{i}")
+            log.info("scaling %dx (%d docs) run %d/%d", k, n, i + 1, repeats)
+            runs.append(job.run_job(d, work, db, cfg, f"scale{k}-{i}"))
+        points.append({
+            "scale": k, "documents": n, "wall_s": median_of(runs, "wall_s"),
+            "job_s": median_of(runs, "job_s"),
+            "peak_jvm_mb": statistics.median(r["peak_rss_mb"]["jvm"] for r in runs),
+            "peak_python_mb": statistics.median(r["peak_rss_mb"]["python"] for r in runs),
+            "runs": runs})
+    first = points[0]
+    for p in points:
+        # Seconds per document relative to the smallest run: 1.0 = perfectly linear.
+        p["per_doc_vs_1x_wall"] = round((p["wall_s"] / p["documents"]) /
+                                        (first["wall_s"] / first["documents"]), 3)
+        p["per_doc_vs_1x_job"] = round((p["job_s"] / p["documents"]) /
+                                       (first["job_s"] / first["documents"]), 3)
+    return {"base_documents": base, "points": points}
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s bench: %(message)s")
+    from lakeprep.config import load_settings
+    from lakeprep.db.embedded import EmbeddedPostgres
+
+    sections = set(args.sections.split(","))
+    work = (REPO / args.work).resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    cfg = (REPO / args.config).resolve()
+    settings = load_settings(cfg)
+    bench_corpus = corpus.ensure_corpus((REPO / args.corpus_root).resolve(), "bench")
+    files = sorted(bench_corpus.glob("*.txt"))
+    sample = sample_dir(files, args.docs, 0, work, f"sample-{args.docs}")
+    sample_files = sorted(sample.iterdir())
+    results: dict = {"machine": machine(), "corpus": {
+        "name": "bench", "documents_total": len(files), "sample_documents": args.docs,
+        "sample_bytes": sum(f.stat().st_size for f in sample_files)},
+        "repeats": args.repeats, "config": args.config}
+
+    if "ceiling" in sections:
+        log.info("ceiling: %d docs, %d passes", args.docs, args.repeats)
+        results["ceiling"] = ceiling.measure(sample_files, settings, args.repeats)
+    pg_dir = work / "pg"
+    work.chmod(0o755)
+    server = EmbeddedPostgres(pg_dir, free_port()).start()
+    try:
+        if "job" in sections:
+            results["job"] = job_section(sample, args.docs, work, server, cfg, args.repeats,
+                                         results.get("ceiling"))
+        if "load" in sections and "job" in sections:
+            results["load"] = load_section(work, server, settings, args.repeats)
+        if "peer" in sections:
+            results["peer"] = peer_section(sample, args.docs, work, args.peer_python, args.repeats)
+            if "job" in results:
+                results["peer"]["our_speedup"] = round(
+                    results["job"]["docs_per_s"] / results["peer"]["docs_per_s"], 3)
+        if "scaling" in sections:
+            results["scaling"] = scaling_section(
+                files, args.scale_base, [int(s) for s in args.scales.split(",")], work, server,
+                cfg, args.repeats)
+    finally:
+        server.stop()
+    out_json = REPO / args.json
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(results, indent=2) + "\n")
+    (REPO / args.out).write_text(render_markdown(results))
+    print(f"wrote {args.out} and {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

