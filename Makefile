@@ -19,16 +19,18 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help bench bench-venv
+.PHONY: setup run test mock-data package db-stop clean help dbt-venv bench bench-venv run-trials
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
 	@echo "make test    set up and run the tests"
 	@echo "make setup   venv + package + JVM jars only"
+	@echo "make dbt-venv dbt-core + dbt-postgres in .cache/dbt-venv (part of setup)"
 	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
 	@echo "make tf-fmt  build OpenTofu once (~9 min) and check terraform/ formatting"
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
 	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
+	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -41,7 +43,19 @@ $(VENV)/.installed: requirements.txt setup.py | $(VPY)
 	$(VPY) -m pip install --quiet --no-deps -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# dbt (clinical-trials marts) lives in its own venv: its dependency pins conflict with the Spark
+# stack. The job and the tests run .cache/dbt-venv/bin/dbt (conf trials.dbt.executable).
+DBT_VENV := .cache/dbt-venv
+
+$(DBT_VENV)/.installed: dbt/requirements.txt
+	$(PYTHON) -m venv $(DBT_VENV)
+	$(DBT_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DBT_VENV)/bin/python -m pip install --quiet -r dbt/requirements.txt
+	touch $@
+
+dbt-venv: $(DBT_VENV)/.installed
+
+setup: $(VENV)/.installed dbt-venv
 	bash scripts/setup_jars.sh $(VENV)
 
 $(MOCK_DIR)/manifest.json: scripts/generate_mock_data.py | $(VENV)/.installed
@@ -60,6 +74,24 @@ test: setup
 
 package: setup
 	bash scripts/package_for_cluster.sh $(VENV)
+
+# Clinical-trials job against the replay server (lakeprep.trials.replay) serving the committed
+# fixtures on loopback, into the same lake and embedded PostgreSQL as `make run`. The server
+# is started on a free port for the run and stopped after it, whatever the job's outcome.
+TRIALS_FIXTURES ?= tests/fixtures/ctgov
+TRIALS_ARGS ?=
+
+run-trials: setup
+	@rm -f .cache/replay.port; mkdir -p .cache
+	@$(VPY) -m lakeprep.trials.replay --fixtures $(TRIALS_FIXTURES) --port 0 \
+		--port-file .cache/replay.port 2>.cache/replay.log & echo $$! > .cache/replay.pid; \
+	for i in $$(seq 50); do test -s .cache/replay.port && break; sleep 0.1; done; \
+	$(VENV)/bin/spark-submit --driver-memory 4g \
+		--driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \
+		jobs/clinical_trials.py --api-base-url http://127.0.0.1:$$(cat .cache/replay.port)/api/v2 \
+		--lake $(LAKE) --config $(CONFIG) $(TRIALS_ARGS); \
+	status=$$?; kill $$(cat .cache/replay.pid); rm -f .cache/replay.pid .cache/replay.port; \
+	exit $$status
 
 # Benchmarks (docs/BENCHMARKS.md): the peer, datatrove, runs from its own venv.
 BENCH_VENV := .cache/bench-venv

@@ -4,6 +4,7 @@ Usage (the package `lakeprep` must be importable by the driver and the executors
 the environment, or shipped with --py-files):
 
     spark-submit jobs/text_pipeline.py --input data/raw --lake .lake [--config conf/local.yaml]
+                                       [--full-refresh]
     python jobs/text_pipeline.py --input s3a://bucket/raw --input more/ --lake s3a://bucket/lake
 
 The job only parses arguments, builds the session and calls lakeprep.text.pipeline; the report of
@@ -35,6 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(JSON; host, port, dbname used when present), read at run time; "
                              "overrides LAKEPREP_PG_SECRET_ARN and postgres.password_secret_arn")
     parser.add_argument("--quiet", action="store_true", help="do not print the report at the end")
+    parser.add_argument("--full-refresh", action="store_true",
+                        help="reprocess every input, not only the new and changed ones")
     return parser.parse_args(argv)
 
 
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
         from lakeprep.spark import build_session
         from lakeprep.text.pipeline import run_text_pipeline
         from lakeprep.text.report import render_markdown
+        from lakeprep.db.load import RunInProgress
+        from lakeprep.db.retry import PostgresUnavailable
     except ImportError as exc:
         print(f"error: the lakeprep package is not importable ({exc}); run `make setup` or "
               "`pip install -e .`, or ship it with --py-files", file=sys.stderr)
@@ -64,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     spark = build_session(settings.spark, s3=settings.s3)
     try:
-        report = run_text_pipeline(spark, settings, args.input, args.lake, target=target)
+        report = run_text_pipeline(spark, settings, args.input, args.lake, target=target,
+                                   full_refresh=args.full_refresh)
+    except (PostgresUnavailable, RunInProgress) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     finally:
         spark.stop()
     if not args.quiet:

@@ -12,9 +12,12 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import yaml
+
+if TYPE_CHECKING:
+    from lakeprep.trials.settings import TrialsSettings
 
 # SQL identifiers from configuration end up in DDL and merge statements: only plain lower-case
 # names are accepted, so nothing from a config file can inject SQL.
@@ -122,6 +125,22 @@ class JdbcSettings:
 
 
 @dataclass(frozen=True)
+class RetrySettings:
+    """Bounded retries of PostgreSQL calls on connection-level errors (lakeprep.db.retry)."""
+    attempts: int
+    base_seconds: float
+    max_seconds: float
+
+
+@dataclass(frozen=True)
+class RolesSettings:
+    """NOLOGIN group roles for least privilege (lakeprep.db.roles). The defaults are the names
+    conf/local.yaml uses, for code that creates a schema without a config file (tests, tools)."""
+    loader: str = "lakeprep_loader"
+    analyst: str = "lakeprep_analyst"
+
+
+@dataclass(frozen=True)
 class PostgresSettings:
     host: str
     port: int
@@ -132,6 +151,10 @@ class PostgresSettings:
     jdbc: JdbcSettings
     # ARN of a Secrets Manager secret holding the credentials (lakeprep.db.secrets); "" = none.
     password_secret_arn: str = ""
+    # Connection-level retries (postgres.retry in conf/; built in code without it: one attempt).
+    retry: RetrySettings = field(default_factory=lambda: RetrySettings(1, 0.0, 0.0))
+    # Group roles the schema creation grants to (lakeprep.db.roles); postgres.roles in conf/.
+    roles: RolesSettings = field(default_factory=RolesSettings)
 
 
 @dataclass(frozen=True)
@@ -203,6 +226,9 @@ class Settings:
     boilerplate: BoilerplateSettings
     source_path: str = field(default="")
     s3: S3Settings = field(default_factory=S3Settings)
+    # The clinical-trials job's section (lakeprep.trials.settings); None when the file has no
+    # `trials:` section, which only the text job may run with.
+    trials: TrialsSettings | None = None
 
     def rules_fingerprint(self) -> str:
         """Hash of everything that changes what the pipeline produces from the same input.
@@ -356,6 +382,23 @@ def _parse_boilerplate(raw: Mapping[str, Any]) -> BoilerplateSettings:
     )
 
 
+def _parse_pg_roles(pg: Mapping[str, Any]) -> RolesSettings:
+    # Optional: configs written before roles existed get the default names. Role names end up in
+    # CREATE ROLE and GRANT statements, so they are validated like every other identifier.
+    if "roles" not in pg:
+        return RolesSettings()
+    rs = _section(pg, "roles")
+    roles = RolesSettings(
+        loader=validate_identifier(_get(rs, "postgres.roles", "loader", str),
+                                   "postgres.roles.loader"),
+        analyst=validate_identifier(_get(rs, "postgres.roles", "analyst", str),
+                                    "postgres.roles.analyst"),
+    )
+    if roles.loader == roles.analyst:
+        raise ConfigError("postgres.roles: loader and analyst must be different roles")
+    return roles
+
+
 def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
     """Validate a parsed YAML mapping into Settings; raises ConfigError naming the bad key."""
     from lakeprep.text.pii import DETECTORS  # local import: pii imports nothing from here
@@ -452,13 +495,36 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         # Optional: configs written before secrets existed have no such key.
         password_secret_arn=_get(pg, "postgres", "password_secret_arn", str)
         if "password_secret_arn" in pg else "",
+        retry=_parse_pg_retry(pg),
+        roles=_parse_pg_roles(pg),
     )
     report = ReportSettings(dir=_get(_section(raw, "report"), "report", "dir", str))
     return Settings(spark=spark, lake_uri=lake_uri, input=inp, decode=decode, clean=clean,
                     document_filter=doc_filter, chunking=chunking, chunk_filter=chunk_filter,
                     pii=pii, postgres=postgres, report=report, dedup=_parse_dedup(raw),
                     language=_parse_language(raw), boilerplate=_parse_boilerplate(raw),
-                    source_path=source_path, s3=_parse_s3(raw))
+                    source_path=source_path, s3=_parse_s3(raw), trials=_parse_trials(raw))
+
+
+def _parse_pg_retry(pg: Mapping[str, Any]) -> RetrySettings:
+    rt = _section(pg, "retry")
+    p = "postgres.retry"
+    retry = RetrySettings(
+        attempts=_get(rt, p, "attempts", int, check=lambda v: v >= 1),
+        base_seconds=_get(rt, p, "base_seconds", float, check=lambda v: v >= 0),
+        max_seconds=_get(rt, p, "max_seconds", float, check=lambda v: v >= 0),
+    )
+    if retry.max_seconds < retry.base_seconds:
+        raise ConfigError(f"{p}.max_seconds is below base_seconds")
+    return retry
+
+
+def _parse_trials(raw: Mapping[str, Any]):
+    if raw.get("trials") is None:
+        return None
+    # Local import: lakeprep.trials.settings builds on this module's helpers.
+    from lakeprep.trials.settings import parse_trials
+    return parse_trials(raw)
 
 
 def default_config_path() -> Path:

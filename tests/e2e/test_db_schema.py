@@ -68,3 +68,50 @@ def test_constraints_reject_inconsistent_rows(engine):
         conn.execute(sa.text(insert_chunk), {**chunk, "token_count": 2})
         [(tsv,)] = conn.execute(sa.text(f'SELECT content_tsv::text FROM "{schema}".chunks')).all()
     assert "hello" in tsv
+
+
+def test_run_lock_serializes_runs_and_killed_runs_are_closed_as_abandoned(engine):
+    from lakeprep.db.load import (RunInProgress, abandon_stale_runs, acquire_run_lock,
+                                  release_run_lock, start_run)
+
+    eng, schema = engine
+    md = create_schema(eng, schema, 512)
+    assert {"deleted_at"} <= columns(eng, schema, "documents")
+    assert {"documents_new", "documents_deleted", "full_refresh"} <= columns(eng, schema,
+                                                                             "pipeline_runs")
+    lock = acquire_run_lock(eng, schema, "job")
+    with pytest.raises(RunInProgress, match="another job run is in progress"):
+        acquire_run_lock(eng, schema, "job")
+    release_run_lock(acquire_run_lock(eng, schema, "other_job"))  # other jobs are not blocked
+    start_run(eng, md, schema, "r1", "job", ["file:/x"], "file:/lake", "conf", "v1")
+    start_run(eng, md, schema, "r1", "job", ["file:/x"], "file:/lake", "conf", "v1")  # retried
+    # The process holding the lock dies: the server ends its session and the lock with it.
+    pid = lock.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    with eng.connect() as admin:
+        admin.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+    release_run_lock(lock)  # the connection is gone: nothing to release, no error
+    lock2 = acquire_run_lock(eng, schema, "job")
+    assert abandon_stale_runs(eng, md, schema, "job") == ["r1"]
+    assert abandon_stale_runs(eng, md, schema, "job") == []
+    with eng.connect() as conn:
+        status, error = conn.execute(sa.text(
+            f'SELECT status, error FROM "{schema}".pipeline_runs')).one()
+    assert status == "failed" and error.startswith("abandoned")
+    release_run_lock(lock2)
+
+
+def test_merge_refuses_incomplete_staging(engine):
+    from lakeprep.db.load import StagingIncomplete, merge_run
+
+    eng, schema = engine
+    create_schema(eng, schema, 512)
+    with eng.begin() as conn:
+        conn.execute(sa.text(f'INSERT INTO "{schema}".stg_documents (run_id, doc_id) '
+                             "VALUES ('r', 'a'), ('r', 'b')"))
+    # Three rows were written, two are left (a server crash empties UNLOGGED tables; a merge
+    # whose COMMIT reply was lost consumed them): merging now would silently drop documents.
+    with pytest.raises(StagingIncomplete, match="2 of 3"):
+        merge_run(eng, schema, "r", {"stg_documents": 3})
+    with eng.connect() as conn:
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{schema}".stg_documents')).scalar() == 2
+        assert conn.execute(sa.text(f'SELECT count(*) FROM "{schema}".documents')).scalar() == 0

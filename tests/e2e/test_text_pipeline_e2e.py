@@ -172,17 +172,22 @@ def test_full_text_search_and_runs_table(runs):
     plan = "\n".join(r[0] for r in query(
         conn, "EXPLAIN SELECT chunk_id FROM chunks WHERE pii_types @> ARRAY['email']"))
     assert "chunks" in plan
-    rows = query(conn, "SELECT status, documents_in, chunks_accepted, finished_at IS NOT NULL "
+    rows = query(conn, "SELECT status, documents_in, chunks_accepted, finished_at IS NOT NULL, "
+                       "documents_new, documents_unchanged, documents_processed "
                        "FROM pipeline_runs ORDER BY started_at")
     assert [r[0] for r in rows[-2:]] == ["succeeded", "succeeded"]
-    assert rows[-1][1] == rows[-2][1] and rows[-1][2] == rows[-2][2] and rows[-1][3]
+    first, second = rows[-2], rows[-1]
+    # The first run processed every input; the second found them all unchanged and processed none.
+    assert first[1] == first[4] == first[6] > 0 and first[2] > 0
+    assert second[5] == first[1] and second[1] == second[6] == second[2] == 0 and second[3]
 
 
 def test_report_written_and_printed(runs):
     assert "Rejected documents by reason" in runs["first"].stdout
     reports = sorted(Path(runs["lake"]).glob("_reports/*/report.json"))
     assert len(reports) == 2
-    report = json.loads(reports[-1].read_text())
+    # The first run's report: the second one processed nothing (see the incremental test below).
+    report = json.loads(reports[0].read_text())
     assert report["documents"]["documents"] == report["documents"]["accepted"] + \
         report["documents"]["rejected"]
     assert sum(report["documents"]["rejected_by_reason"].values()) == \
@@ -195,6 +200,11 @@ def test_second_run_leaves_tables_unchanged(runs):
     assert runs["after_first"] == runs["after_second"]
     report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[-1].read_text())
     assert set(report["postgres"].values()) == {0}
+    # Incremental: nothing new or changed, so nothing was processed again.
+    first = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[0].read_text())
+    assert report["incremental"]["processed"] == report["documents"]["documents"] == 0
+    assert report["incremental"]["unchanged"] == first["incremental"]["new"] == \
+        first["documents"]["documents"]
 
 
 def test_exact_duplicate_files_point_at_the_copy_that_was_kept(runs, corpus):
@@ -239,7 +249,7 @@ def test_language_and_warnings_are_stored(runs, corpus):
 def test_html_report_with_plots(runs):
     pages = sorted(Path(runs["lake"]).glob("_reports/*/report.html"))
     assert len(pages) == 2
-    page = pages[-1].read_text()
+    page = pages[0].read_text()
     assert page.count("data:image/png;base64,") >= 4 and "Rejected documents by reason" in page
 
 
@@ -252,7 +262,7 @@ def test_markup_and_boilerplate_removals_are_counted(runs, corpus):
         [(removed,)] = query(runs["conn"], "SELECT boilerplate_removed FROM documents "
                                            "WHERE source_uri = %s", "file:" + str(corpus / doc["path"]))
         assert removed.get("html_tags", 0) > 0, doc["path"]
-    report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[-1].read_text())
+    report = json.loads(sorted(Path(runs["lake"]).glob("_reports/*/report.json"))[0].read_text())
     assert report["documents"]["boilerplate_lines_removed"].get("html_tags", 0) > 0
 
 

@@ -11,6 +11,8 @@ receive the bulk JDBC write and are merged into the final tables in one transact
 - CHECK constraints keep the data consistent: token counts within the chunk limit, scores in
   [0, 1], a reject reason present exactly when a row is rejected.
 - Chunks reference their document (ON DELETE CASCADE), so deleting a document removes its chunks.
+- A document deleted at its source is a tombstone: its row stays with ``deleted_at`` set (the
+  lineage of what was once served), its chunks are deleted.
 - Staging tables are UNLOGGED: they are rebuilt from the lake on any rerun, so WAL for them is
   wasted I/O.
 """
@@ -56,6 +58,8 @@ def build_metadata(schema: str, max_tokens: int) -> MetaData:
         Column("near_dup_similarity", Float),
         Column("processed_at", DateTime(timezone=True), nullable=False),
         Column("run_id", String(64), nullable=False),
+        # Set when the source file or record disappeared (incremental runs); NULL = live.
+        Column("deleted_at", DateTime(timezone=True)),
         CheckConstraint("status IN ('accepted', 'rejected')", name="documents_status_valid"),
         CheckConstraint("language_confidence BETWEEN 0 AND 1", name="documents_language_conf_range"),
         CheckConstraint("(status = 'rejected') = (reject_reason IS NOT NULL)",
@@ -126,6 +130,15 @@ def build_metadata(schema: str, max_tokens: int) -> MetaData:
         Column("chunks_rejected", BigInteger),
         Column("report_uri", Text),
         Column("error", Text),
+        # Incremental runs: input documents by what happened to their source since the last
+        # successful run, and how many this run processed (new + changed, or all on a full
+        # refresh or a rules change); documents_in/accepted/rejected count the processed ones.
+        Column("full_refresh", Boolean),
+        Column("documents_new", BigInteger),
+        Column("documents_changed", BigInteger),
+        Column("documents_unchanged", BigInteger),
+        Column("documents_deleted", BigInteger),
+        Column("documents_processed", BigInteger),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="runs_status_valid"),
         Index("pipeline_runs_started_idx", "started_at"),
     )

@@ -14,6 +14,9 @@ which is what makes reruns idempotent.
 """
 from __future__ import annotations
 
+import logging
+import os
+import re
 from functools import reduce
 from urllib.parse import unquote
 
@@ -26,9 +29,19 @@ from pyspark.sql.window import Window
 
 from lakeprep.config import InputSettings
 
+log = logging.getLogger(__name__)
+
 REASON_OVERSIZED = "oversized_input"
 REASON_MISSING_TEXT_COLUMN = "missing_text_column"
 REASON_MISSING_TEXT = "missing_text"
+# Listed, but gone or unreadable when read (deleted meanwhile, dangling symlink, I/O error).
+REASON_UNREADABLE = "unreadable_input"
+# Reached through a directory symlink that points back to one of its ancestors.
+REASON_SYMLINK_LOOP = "symlink_loop"
+# A Parquet file whose footer or columns cannot be read.
+REASON_CORRUPT = "corrupt_input"
+# Same code as decode.REASON_EMPTY_INPUT: a zero-length file, whatever its format.
+REASON_EMPTY_INPUT = "empty_input"
 
 FORMAT_TEXT, FORMAT_JSONL, FORMAT_PARQUET = "txt", "jsonl", "parquet"
 
@@ -85,42 +98,151 @@ def _metadata_path(column: str) -> Column:
     return F.url_decode(F.replace(F.col(column), F.lit("+"), F.lit("%2B")))
 
 
-def _empty_files(spark: SparkSession, raw: DataFrame, scanned: DataFrame) -> DataFrame:
-    """Zero-length files: Spark lists them but its file scan skips them, so without this step an
-    empty input would vanish instead of being quarantined as ``empty_input``.
+def _listed_files(raw: DataFrame) -> list[str]:
+    """Every file Spark listed for ``raw``, in the spelling of the binaryFile ``path`` column.
 
-    The listing already lives on the driver (Spark's file index), so only paths travel.
+    The listing already lives on the driver (Spark's file index), so only paths travel; it
+    includes the zero-length files that the file scan later skips.
     """
-    listed = [(hadoop_path_string(p),) for p in raw.inputFiles()]
-    all_files = spark.createDataFrame(listed, "source_uri string")
-    return all_files.join(scanned.select("source_uri"), on="source_uri", how="left_anti").select(
-        F.col("source_uri"),
-        F.lit(FORMAT_TEXT).alias("source_format"),
-        F.lit(None).cast("string").alias("record_key"),
-        F.lit(b"").cast("binary").alias("content"),
-        F.lit(0).cast("long").alias("size_bytes"),
-        F.lit(None).cast("timestamp").alias("modified_at"),
-        F.lit(None).cast("string").alias("ingest_error"),
-    )
+    return [hadoop_path_string(p) for p in raw.inputFiles()]
+
+
+def _local_path(uri: str) -> str | None:
+    """The local filesystem path of a ``file:`` URI or a scheme-less path, else None."""
+    if uri.startswith("file:/"):
+        return uri[len("file:"):]
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", uri):
+        return None
+    return os.path.abspath(uri)
+
+
+def _is_symlink_loop(directory: str, cache: dict[str, bool]) -> bool:
+    """True when ``directory`` is reached through a directory symlink back to one of its own
+    ancestors: following the path, some prefix resolves to a directory already passed.
+
+    Hadoop's local filesystem follows symlinks while listing, so a loop is listed again and
+    again until the kernel's ELOOP limit (40 levels): 41 copies of every file under it.
+    """
+    if directory in cache:
+        return cache[directory]
+    seen: set[str] = set()
+    prefix = "/"
+    looped = False
+    for part in [p for p in directory.split("/") if p]:
+        prefix = os.path.join(prefix, part)
+        if cache.get(prefix):
+            looped = True
+            break
+        real = os.path.realpath(prefix)
+        if real in seen:
+            looped = True
+            break
+        seen.add(real)
+    cache[directory] = looped
+    return looped
+
+
+def _looped_files(listed: list[str]) -> list[str]:
+    """Listed local files whose path runs through a symlink loop (only local filesystems have
+    symlinks; other URIs are never looped)."""
+    cache: dict[str, bool] = {}
+    out = []
+    for uri in listed:
+        local = _local_path(uri)
+        if local is not None and _is_symlink_loop(os.path.dirname(local), cache):
+            out.append(uri)
+    return out
+
+
+def _dangling_links(uris: list[str], extensions: tuple[str, ...]) -> list[str]:
+    """Symlinks named like inputs whose target does not exist, under local input directories.
+
+    Hadoop's local listing silently leaves them out (it cannot stat them), so without this
+    walk such an input would vanish instead of being quarantined as unreadable. The walk does
+    not follow directory symlinks (no loops) and only stats names, never opens files.
+    """
+    out = []
+    for uri in uris:
+        root = _local_path(hadoop_path_string(uri))
+        if root is None or not os.path.isdir(root):
+            continue
+        for dirpath, _dirs, files in os.walk(root):
+            for name in files:
+                full = os.path.join(dirpath, name)
+                if name.endswith(extensions) and os.path.islink(full) and not os.path.exists(full):
+                    out.append("file:" + full)
+    return out
+
+
+def _file_length(spark: SparkSession, uri: str) -> int | None:
+    """Size of one file asked on the driver (None when it is gone or cannot be stat'ed)."""
+    jvm = spark.sparkContext._jvm
+    path = jvm.org.apache.hadoop.fs.Path(uri)
+    try:
+        return int(path.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+                   .getFileStatus(path).getLen())
+    except Py4JJavaError:
+        return None
 
 
 def read_text_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame:
+    """One row per listed text file; bad files carry an ``ingest_error`` instead of vanishing.
+
+    The listing (path, size, time: no file is opened for these) is taken once, on the driver,
+    which already holds Spark's file index; the content read is a second projection of the same
+    binaryFile relation. binaryFile opens a file only when ``content`` is selected and applies
+    the pushed-down ``length`` filter before opening it, so an oversized file is never read, by
+    any process. A file that vanishes or fails to read after the listing is skipped by the
+    content scan (ignoreMissingFiles / ignoreCorruptFiles) and comes back from the listing side
+    of the join as ``unreadable_input``.
+    """
     raw = (
         spark.read.format("binaryFile")
         .option("recursiveFileLookup", "true")
         .option("pathGlobFilter", _glob(cfg.text_extensions))
+        .option("ignoreMissingFiles", "true")
+        .option("ignoreCorruptFiles", "true")
         .load(uris)
     )
-    df = raw.select(
+    listed = _listed_files(raw)
+    special = {p: REASON_SYMLINK_LOOP for p in _looped_files(listed)}
+    dangling = _dangling_links(uris, cfg.text_extensions)
+    special.update({p: REASON_UNREADABLE for p in dangling})
+
+    rows = [(r["path"], r["length"], r["modificationTime"], special.get(r["path"]))
+            for r in raw.select("path", "length", "modificationTime").collect()]
+    # Spark's scan skips zero-length files and files gone since the listing; asked one by one
+    # (typically a handful), they are empty (empty_input later) or unreadable. Dangling links
+    # were never listed by Spark: they come from the local walk.
+    seen = {r[0] for r in rows}
+    for uri in listed:
+        if uri not in seen:
+            size = _file_length(spark, uri)
+            rows.append((uri, 0, None, special.get(uri) or (
+                None if size == 0 else REASON_UNREADABLE)))
+    rows += [(uri, 0, None, REASON_UNREADABLE) for uri in dangling]
+    listing = spark.createDataFrame(
+        rows, "path string, length long, modificationTime timestamp, listing_error string")
+
+    loaded = (raw.filter(F.col("length") <= F.lit(cfg.max_document_bytes))
+              .select(F.col("path").alias("loaded_path"), "content"))
+    joined = listing.join(loaded, listing["path"] == loaded["loaded_path"], how="left")
+    error = (F.when(F.col("listing_error").isNotNull(), F.col("listing_error"))
+             .when(F.col("length") > F.lit(cfg.max_document_bytes), F.lit(REASON_OVERSIZED))
+             .when(F.col("length") == 0, F.lit(None))
+             .when(F.col("loaded_path").isNull(), F.lit(REASON_UNREADABLE)))
+    df = joined.select(
         F.col("path").alias("source_uri"),
         F.lit(FORMAT_TEXT).alias("source_format"),
         F.lit(None).cast("string").alias("record_key"),
-        F.col("content"),
+        # Zero-length files keep their (empty) bytes: decode names them empty_input.
+        F.when(error.isNull(), F.coalesce(F.col("content"), F.lit(b"").cast("binary")))
+        .alias("content"),
         F.col("length").alias("size_bytes"),
         F.col("modificationTime").alias("modified_at"),
-        F.lit(None).cast("string").alias("ingest_error"),
+        error.cast("string").alias("ingest_error"),
     )
-    return _finish(df.unionByName(_empty_files(spark, raw, df)), cfg.max_document_bytes)
+    return _finish(df, cfg.max_document_bytes)
 
 
 def read_jsonl_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame:
@@ -147,26 +269,20 @@ def read_jsonl_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -
     return _finish(df, cfg.max_document_bytes)
 
 
-def read_parquet_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame | None:
-    try:
-        raw = (
-            spark.read.option("recursiveFileLookup", "true")
-            .option("pathGlobFilter", _glob(cfg.parquet_extensions))
-            .option("mergeSchema", "true")
-            .parquet(*uris)
-        )
-    except AnalysisException as exc:
-        # Spark cannot infer a schema from zero files: no Parquet input under these URIs.
-        if "UNABLE_TO_INFER_SCHEMA" in str(exc) or "Unable to infer schema" in str(exc):
-            return None
-        raise
-    columns = set(raw.columns)
+def _parquet_rows(raw: DataFrame, cfg: InputSettings) -> DataFrame:
+    """Bronze rows of one Parquet relation (one file or several with a merged schema)."""
+    types = {f.name: f.dataType for f in raw.schema.fields}
     meta = raw.select("*", "_metadata.file_path", "_metadata.file_modification_time")
     row_hash = F.sha2(F.to_json(F.struct(*[F.col(c) for c in raw.columns])), 256)
-    key = (F.col(cfg.id_column).cast("string") if cfg.id_column in columns else F.lit(None))
-    if cfg.text_column in columns:
+    key = (F.col(cfg.id_column).cast("string") if cfg.id_column in types else F.lit(None))
+    if isinstance(types.get(cfg.text_column), (T.StringType, T.BinaryType)):
         text = F.col(cfg.text_column).cast("string")
         error = F.when(text.isNull(), F.lit(REASON_MISSING_TEXT))
+    elif cfg.text_column in types:
+        # A number or a struct is not a document's text: casting it to a string would turn an
+        # export with the wrong column into thousands of "documents" reading "42".
+        text = F.lit(None).cast("string")
+        error = F.lit(REASON_MISSING_TEXT)
     else:
         # The whole file lacks the column: every row is quarantined with the reason, not dropped.
         text = F.lit(None).cast("string")
@@ -181,6 +297,68 @@ def read_parquet_files(spark: SparkSession, uris: list[str], cfg: InputSettings)
         error.cast("string").alias("ingest_error"),
     )
     return _finish(df, cfg.max_document_bytes)
+
+
+def read_parquet_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame | None:
+    """Parquet rows; a file that cannot be read becomes one ``corrupt_input`` row.
+
+    All files are read as one relation with a merged schema. Spark skips unreadable files there
+    (ignoreCorruptFiles) and cannot merge files whose columns disagree in type, so every listed
+    file that produced no row (or all of them, when the merge failed) is then opened on its own:
+    unreadable -> quarantined; readable with rows -> read with its own schema; readable and
+    empty -> no document. Only file paths reach the driver.
+    """
+    glob = _glob(cfg.parquet_extensions)
+    listing = (spark.read.format("binaryFile").option("recursiveFileLookup", "true")
+               .option("pathGlobFilter", glob).load(uris))
+    listed = _listed_files(listing)
+    if not listed:
+        return None
+    frames: list[DataFrame] = []
+    seen: set[str] = set()
+    try:
+        merged = _parquet_rows(
+            spark.read.option("recursiveFileLookup", "true").option("pathGlobFilter", glob)
+            .option("mergeSchema", "true").option("ignoreCorruptFiles", "true").parquet(*uris),
+            cfg)
+        seen = {r["source_uri"] for r in merged.select("source_uri").distinct().collect()}
+        frames.append(merged)
+    except (AnalysisException, Py4JJavaError) as exc:
+        first_line = str(exc).strip().splitlines()[0][:300]
+        log.warning("Parquet inputs disagree on their schema (%s); reading them one by one",
+                    first_line)
+    bad: list[tuple[str, str, int]] = []
+    for uri in listed:
+        if uri in seen:
+            continue
+        size = _file_length(spark, uri)
+        if size is None:
+            bad.append((uri, REASON_UNREADABLE, 0))
+            continue
+        if size == 0:
+            bad.append((uri, REASON_EMPTY_INPUT, 0))
+            continue
+        try:
+            one = spark.read.option("ignoreCorruptFiles", "false").parquet(uri)
+            n_rows = one.count()
+        except (AnalysisException, Py4JJavaError) as exc:
+            log.warning("unreadable Parquet input %s: %s", uri,
+                        str(exc).strip().splitlines()[0][:300])
+            bad.append((uri, REASON_CORRUPT, size))
+            continue
+        if n_rows:
+            frames.append(_parquet_rows(one, cfg))
+    if bad:
+        frames.append(_finish(spark.createDataFrame(bad, "source_uri string, ingest_error string, "
+                                                         "size_bytes long").select(
+            "source_uri",
+            F.lit(FORMAT_PARQUET).alias("source_format"),
+            F.lit(None).cast("string").alias("record_key"),
+            F.lit(None).cast("binary").alias("content"),
+            "size_bytes",
+            F.lit(None).cast("timestamp").alias("modified_at"),
+            "ingest_error"), cfg.max_document_bytes))
+    return reduce(DataFrame.unionByName, frames) if frames else None
 
 
 def check_inputs_exist(spark: SparkSession, uris: list[str]) -> None:

@@ -1,8 +1,12 @@
-"""The text pipeline, wired: ingest -> bronze -> documents -> chunks -> PostgreSQL -> report.
+"""The text pipeline, wired: ingest -> select (incremental) -> bronze -> documents -> chunks ->
+PostgreSQL -> state -> report.
 
 Called by jobs/text_pipeline.py. Each stage is a lakeprep function; this module only orders them,
 keeps the lake layout in one place, times the stages and records the run in ``pipeline_runs``
-(including failed runs, with the error).
+(including failed runs, with the error). Only new and changed inputs are processed
+(lakeprep.text.incremental); the incremental state is written after the PostgreSQL merge, so a
+run killed at any earlier point is simply redone by the next one. Every database step is retried
+on connection errors (lakeprep.db.retry) and one run at a time holds the database's run lock.
 """
 from __future__ import annotations
 
@@ -17,11 +21,16 @@ from pathlib import Path
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 
+from pyspark.sql import functions as F
+
 from lakeprep import delta_io
 from lakeprep.config import Settings
 from lakeprep.db import load as pg
 from lakeprep.db.connection import PgTarget, resolve_target
+from lakeprep.db.retry import call_with_retry
+from lakeprep.faults import pause_point
 from lakeprep.text import dedup
+from lakeprep.text import incremental as inc
 from lakeprep.text import report as rpt
 from lakeprep.text.ingest import read_inputs
 from lakeprep.text.transforms import chunk_documents, process_documents
@@ -34,7 +43,7 @@ BRONZE_COMPARED = ["content_sha256", "ingest_error", "size_bytes"]
 # Dedup decisions depend on other documents, so they are compared too: a document whose first
 # copy disappeared is kept on the next run although its own bytes did not change.
 DOCUMENT_COMPARED = ["content_sha256", "ingest_error", "rules_version", "status", "reject_reason",
-                     "duplicate_of", "near_dup_cluster"]
+                     "duplicate_of", "near_dup_cluster", "deleted_at"]
 CHUNK_COMPARED = ["doc_content_sha256", "content", "char_start", "char_end", "token_count",
                   "status", "reject_reason", "pii_counts", "quality_score"]
 
@@ -54,6 +63,10 @@ class LakeLayout:
     @property
     def silver_chunks(self) -> str:
         return f"{self.root}/silver/chunks"
+
+    @property
+    def state_documents(self) -> str:
+        return f"{self.root}/_state/text_documents"
 
     def report_dir(self, report_subdir: str, run_id: str) -> str:
         return f"{self.root}/{report_subdir}/{run_id}"
@@ -103,81 +116,172 @@ def _materialize(df: DataFrame, cached: list, what: str) -> DataFrame:
     return df
 
 
+def _prepare_database(engine, target: PgTarget, settings: Settings, run_id: str,
+                      input_uris: list[str], lake_root: str, full_refresh: bool, where: str,
+                      sleep):
+    """Schema, run lock, stale runs and staging, run row: every step retried on connection
+    errors. Returns (metadata, lock connection)."""
+    retry = settings.postgres.retry
+    md = call_with_retry(lambda: pg.create_schema(engine, target.schema,
+                                                  settings.chunking.max_tokens,
+                                                  roles=settings.postgres.roles),
+                         retry, "schema creation", where, sleep=sleep)
+    lock = call_with_retry(lambda: pg.acquire_run_lock(engine, target.schema, JOB_NAME),
+                           retry, "taking the run lock", where, sleep=sleep)
+    try:
+        # With the lock held no other run is alive: a "running" row is a killed run's.
+        abandoned = call_with_retry(
+            lambda: pg.abandon_stale_runs(engine, md, target.schema, JOB_NAME),
+            retry, "closing abandoned runs", where, sleep=sleep)
+        if abandoned:
+            log.warning("runs %s never finished (killed or crashed): marked failed as "
+                        "abandoned; this run redoes their unfinished work", ", ".join(abandoned))
+        call_with_retry(lambda: pg.clear_stale_staging(engine, target.schema), retry,
+                        "clearing stale staging rows", where, sleep=sleep)
+        call_with_retry(lambda: pg.start_run(engine, md, target.schema, run_id, JOB_NAME,
+                                             input_uris, lake_root, settings.source_path,
+                                             settings.rules_fingerprint(), full_refresh),
+                        retry, "recording the run start", where, sleep=sleep)
+    except BaseException:
+        pg.release_run_lock(lock)
+        raise
+    return md, lock
+
+
+def _record_failure(engine, md, target: PgTarget, settings: Settings, run_id: str,
+                    exc: BaseException, where: str, sleep) -> None:
+    """Mark the run failed; if the database stays unreachable, say so in the log (the next run
+    marks the row as abandoned) and let the original error through."""
+    try:
+        call_with_retry(lambda: pg.finish_run(engine, md, target.schema, run_id, "failed",
+                                              error=f"{type(exc).__name__}: {exc}"),
+                        settings.postgres.retry, "recording the failure", where, sleep=sleep)
+    except Exception as finish_exc:
+        log.error("run %s could not be marked failed (%s); the next run will mark it abandoned",
+                  run_id, finish_exc)
+
+
 def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str],
-                      lake: str | None = None, target: PgTarget | None = None) -> dict:
-    """Run the whole pipeline once; returns the report (also written to the lake)."""
+                      lake: str | None = None, target: PgTarget | None = None,
+                      full_refresh: bool = False, sleep=time.sleep) -> dict:
+    """Run the pipeline once over the new and changed inputs (all of them with
+    ``full_refresh``); returns the report (also written to the lake). ``sleep`` is the retry
+    backoff's (injectable for tests)."""
     input_uris = [to_uri(u) for u in inputs]
     layout = LakeLayout(to_uri(lake or settings.lake_uri))
     run_id = new_run_id()
     started = datetime.now(timezone.utc)
     target = target or resolve_target(settings.postgres)
-    log.info("run %s: %d input(s) -> lake %s -> %s", run_id, len(input_uris), layout.root,
-             target.describe())
+    where = f"{target.host}:{target.port}"
+    rules_version = settings.rules_fingerprint()
+    log.info("run %s: %d input(s) -> lake %s -> %s%s", run_id, len(input_uris), layout.root,
+             target.describe(), " (full refresh)" if full_refresh else "")
 
     engine = target.engine()
-    md = pg.create_schema(engine, target.schema, settings.chunking.max_tokens)
-    pg.clear_stale_staging(engine, target.schema)
-    pg.start_run(engine, md, target.schema, run_id, JOB_NAME, input_uris, layout.root,
-                 settings.source_path, settings.rules_fingerprint())
+    try:
+        md, lock = _prepare_database(engine, target, settings, run_id, input_uris, layout.root,
+                                     full_refresh, where, sleep)
+    except BaseException:
+        engine.dispose()
+        raise
     timings: dict[str, float] = {}
     cached = []
     try:
+        _use_reliable_checkpoints(spark, layout, run_id)
         with _stage("ingest", timings):
-            # Read the sources once: the bronze MERGE and the document stage both use the rows.
-            ingested = _materialize(read_inputs(spark, input_uris, settings.input), cached, "inputs")
-            delta_io.upsert(spark, ingested, layout.bronze_documents, "doc_id", BRONZE_COMPARED)
+            # Read and hash the sources once; only new and changed documents go further.
+            ingested = _materialize(read_inputs(spark, input_uris, settings.input), cached,
+                                    "inputs")
+            # Frozen snapshots: this run's own writes must not change what it selected.
+            state = inc.read_snapshot(spark, layout.state_documents, inc.STATE_SCHEMA.names)
+            silver_docs = inc.read_snapshot(spark, layout.silver_documents, inc.SILVER_META)
+            deleted = inc.deleted_at_source(state, ingested, input_uris)
+            if deleted is not None:
+                deleted = _materialize(deleted, cached, "documents deleted at source")
+            requeue = inc.duplicates_to_requeue(silver_docs, state, ingested, deleted)
+            classified = _materialize(
+                inc.classify(ingested, state, rules_version, full_refresh, requeue), cached,
+                "inputs classified")
+            changes = inc.counts(classified, deleted)
+            log.info("inputs: %(new)d new, %(changed)d changed, %(unchanged)d unchanged, "
+                     "%(deleted_at_source)d deleted at source; processing %(processed)d", changes)
+            selected = classified.filter(F.col("process")).drop("change", "process")
+            delta_io.upsert(spark, selected, layout.bronze_documents, "doc_id", BRONZE_COMPARED)
         with _stage("documents", timings):
-            documents = _materialize(process_documents(ingested, settings), cached, "documents")
+            documents = _materialize(process_documents(selected, settings), cached, "documents")
         with _stage("dedup", timings):
             # Called even when switched off: it then only adds the (null) dedup columns, so the
             # lake and database schemas do not depend on the setting.
-            _use_reliable_checkpoints(spark, layout, run_id)
-            documents = _materialize(dedup.deduplicate(documents, settings.dedup), cached,
-                                     "documents after dedup")
+            documents = dedup.deduplicate(documents, settings.dedup)
+            if settings.dedup.enabled:
+                documents = inc.dedup_against_kept(documents, silver_docs, rules_version, deleted)
+            documents = _materialize(
+                documents.withColumn("deleted_at", F.lit(None).cast("timestamp")), cached,
+                "documents after dedup")
         with _stage("documents_merge", timings):
-            delta_io.upsert(spark, documents, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
+            # Deleted documents travel with the processed ones as tombstones (deleted_at set):
+            # the same MERGEs update their rows and drop their chunks.
+            gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
+                                  documents.columns)
+            written = documents if gone is None else documents.unionByName(inc.freeze(gone))
+            written = _materialize(written, cached, "document rows to write")
+            delta_io.upsert(spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                             evolve_schema=True)
         with _stage("chunks", timings):
             chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
             delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id", CHUNK_COMPARED,
                             evolve_schema=True)
             delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
-                                           "chunk_id", documents)
+                                           "chunk_id", written)
         with _stage("postgres", timings):
-            pg_counts = pg.load_run(documents, chunks, target, engine, run_id,
-                                    settings.postgres.jdbc)
+            pg_counts = pg.load_run(written, chunks, target, engine, run_id,
+                                    settings.postgres.jdbc, settings.postgres.retry, sleep=sleep)
+        with _stage("state", timings):
+            # Last data write: only now are these documents done everywhere (see incremental).
+            pause_point("state")
+            inc.write_state(spark, layout.state_documents, selected, deleted, rules_version,
+                            run_id)
         with _stage("report", timings):
             report = rpt.build_report(documents, chunks, {
                 "run_id": run_id,
                 "input_uris": input_uris,
                 "lake_uri": layout.root,
-                "rules_version": settings.rules_fingerprint(),
+                "rules_version": rules_version,
                 "config_path": settings.source_path,
                 "started_at": started.isoformat(timespec="seconds"),
                 "postgres_target": target.describe(),
+                "full_refresh": full_refresh,
             })
+            report["incremental"] = changes
             report["postgres"] = pg_counts
             report["dedup"] = dedup.dedup_stats(documents)
             report["delta_versions"] = {
                 name: delta_io.table_version(spark, path) for name, path in (
                     ("bronze.raw_documents", layout.bronze_documents),
                     ("silver.documents", layout.silver_documents),
-                    ("silver.chunks", layout.silver_chunks))}
+                    ("silver.chunks", layout.silver_chunks))
+                if inc.read_table(spark, path) is not None}
             report["stage_seconds"] = timings
             report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
             report_uri = rpt.write_report(spark, report, layout.report_dir(settings.report.dir, run_id))
             report["report_uri"] = report_uri
         d, c = report["documents"], report["chunks"]
-        pg.finish_run(engine, md, target.schema, run_id, "succeeded", counts={
+        counts = {
             "documents_in": d["documents"], "documents_accepted": d["accepted"],
             "documents_rejected": d["rejected"], "chunks_accepted": c["accepted"],
-            "chunks_rejected": c["rejected"]}, report_uri=report_uri)
+            "chunks_rejected": c["rejected"], "documents_new": changes["new"],
+            "documents_changed": changes["changed"], "documents_unchanged": changes["unchanged"],
+            "documents_deleted": changes["deleted_at_source"],
+            "documents_processed": changes["processed"]}
+        call_with_retry(lambda: pg.finish_run(engine, md, target.schema, run_id, "succeeded",
+                                              counts=counts, report_uri=report_uri),
+                        settings.postgres.retry, "recording the run's end", where, sleep=sleep)
         return report
     except BaseException as exc:
-        pg.finish_run(engine, md, target.schema, run_id, "failed",
-                      error=f"{type(exc).__name__}: {exc}")
+        _record_failure(engine, md, target, settings, run_id, exc, where, sleep)
         raise
     finally:
         for df in cached:
             df.unpersist()
+        pg.release_run_lock(lock)
         engine.dispose()

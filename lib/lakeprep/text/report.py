@@ -124,6 +124,30 @@ def _table(rows: dict[str, int], header: str) -> list[str]:
     return out + [""]
 
 
+def _incremental_lines(report: dict) -> list[str]:
+    inc = report.get("incremental")
+    if not inc:
+        return []
+    mode = "full refresh: every input processed" if report.get("full_refresh") else \
+        "incremental: only new and changed inputs processed"
+    return [
+        "## Inputs since the last successful run",
+        "",
+        f"{mode}; the document and chunk counts below are those of the processed documents.",
+        "",
+        "| | count |",
+        "| --- | ---: |",
+        f"| new | {inc['new']:,} |",
+        f"| changed (old chunks replaced) | {inc['changed']:,} |",
+        f"| unchanged | {inc['unchanged']:,} |",
+        f"| unchanged but reprocessed (rules changed, full refresh, requeued duplicates) | "
+        f"{inc['reprocessed_unchanged']:,} |",
+        f"| deleted at source (tombstoned, chunks removed) | {inc['deleted_at_source']:,} |",
+        f"| processed | {inc['processed']:,} |",
+        "",
+    ]
+
+
 def render_markdown(report: dict) -> str:
     d, c = report["documents"], report["chunks"]
     t = c["token_count"]
@@ -134,6 +158,7 @@ def render_markdown(report: dict) -> str:
         f"- lake: `{report['lake_uri']}`; rules version `{report['rules_version']}`",
         f"- started {report['started_at']}, duration {report.get('duration_s', 0):.1f} s",
         "",
+        *_incremental_lines(report),
         "## Documents",
         "",
         f"| | count |",

@@ -171,7 +171,13 @@ def _pii_in_span(spans: list, start: int, end: int) -> dict[str, int]:
 
 
 def chunk_document(doc_id: str, text: str, settings: Settings) -> list[dict]:
-    """Chunks of one accepted document, each judged by the chunk rules and scanned for PII.
+    """All chunks of one accepted document (see iter_chunk_rows)."""
+    return list(iter_chunk_rows(doc_id, text, settings))
+
+
+def iter_chunk_rows(doc_id: str, text: str, settings: Settings) -> Iterator[dict]:
+    """Chunks of one accepted document, each judged by the chunk rules and scanned for PII,
+    one at a time so the caller decides how many it holds.
 
     In redaction mode the detected spans are replaced by typed placeholders *before*
     tokenization (so token counts and chunk boundaries are those of the redacted text) and each
@@ -181,13 +187,12 @@ def chunk_document(doc_id: str, text: str, settings: Settings) -> list[dict]:
     placed = None
     if settings.pii.redact:
         text, placed = pii.redact_spans(text, settings.pii.detectors)
-    out = []
     for ch in chunking.chunk_text(text, enc, settings.chunking.max_tokens):
         if placed is None:
             counts = pii.find_pii(ch.text, settings.pii.detectors)
         else:
             counts = _pii_in_span(placed, ch.char_start, ch.char_end)
-        out.append({
+        yield {
             "chunk_index": ch.index,
             "char_start": ch.char_start,
             "char_end": ch.char_end,
@@ -198,30 +203,50 @@ def chunk_document(doc_id: str, text: str, settings: Settings) -> list[dict]:
             "pii_counts": json.dumps(counts, sort_keys=True),
             "reject_reason": chunk_rules.chunk_reject_reason(
                 ch.text, settings.chunk_filter.max_non_alnum_ratio),
-        })
-    return out
+        }
+
+
+def chunk_batches(batches: Iterator[pd.DataFrame], settings: Settings,
+                  max_rows: int) -> Iterator[pd.DataFrame]:
+    """The mapInPandas body of chunk_documents: document batches in, chunk batches of at most
+    ``max_rows`` rows out, whatever the number of chunks one document or batch produces."""
+    columns = CHUNK_SCHEMA.fieldNames()
+    rows: list[dict] = []
+    for batch in batches:
+        for doc_id, uri, sha, score, text in zip(
+                batch["doc_id"], batch["source_uri"], batch["content_sha256"],
+                batch["quality_score"], batch["text"]):
+            for ch in iter_chunk_rows(doc_id, text, settings):
+                reason = ch["reject_reason"]
+                ch.update(
+                    doc_id=doc_id, source_uri=uri, doc_content_sha256=sha,
+                    # Chunks carry their document's score: one predicate in SQL filters
+                    # chunks by the quality of the text they came from.
+                    quality_score=score,
+                    status=STATUS_REJECTED if reason else STATUS_ACCEPTED,
+                    chunk_id="",
+                )
+                rows.append(ch)
+                if len(rows) >= max_rows:
+                    yield pd.DataFrame(rows, columns=columns)
+                    rows = []
+    if rows:
+        yield pd.DataFrame(rows, columns=columns)
 
 
 def chunk_documents(documents: DataFrame, settings: Settings) -> DataFrame:
-    """Accepted documents -> chunks (accepted and rejected, with reasons)."""
+    """Accepted documents -> chunks (accepted and rejected, with reasons).
+
+    Output batches are cut at the same row count Spark uses for input batches
+    (``spark.sql.execution.arrow.maxRecordsPerBatch``): one input batch of long documents can
+    yield hundreds of thousands of chunks, and a 4 MB document alone over 1,500, so the worker
+    never holds more than one batch of chunk rows besides the document being chunked.
+    """
+    max_rows = max(1, int(documents.sparkSession.conf.get(
+        "spark.sql.execution.arrow.maxRecordsPerBatch", "10000")))
+
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            rows = []
-            for doc_id, uri, sha, score, text in zip(
-                    batch["doc_id"], batch["source_uri"], batch["content_sha256"],
-                    batch["quality_score"], batch["text"]):
-                for ch in chunk_document(doc_id, text, settings):
-                    reason = ch["reject_reason"]
-                    ch.update(
-                        doc_id=doc_id, source_uri=uri, doc_content_sha256=sha,
-                        # Chunks carry their document's score: one predicate in SQL filters
-                        # chunks by the quality of the text they came from.
-                        quality_score=score,
-                        status=STATUS_REJECTED if reason else STATUS_ACCEPTED,
-                        chunk_id="",
-                    )
-                    rows.append(ch)
-            yield pd.DataFrame(rows, columns=CHUNK_SCHEMA.fieldNames())
+        return chunk_batches(batches, settings, max_rows)
 
     accepted = documents.filter(F.col("status") == STATUS_ACCEPTED).select(
         "doc_id", "source_uri", "content_sha256", "quality_score", "text")

@@ -1,0 +1,6 @@
+{# A count (enrollment, number of sites) below zero is a data-entry error. #}
+{% test non_negative(model, column_name) %}
+select {{ column_name }}
+from {{ model }}
+where {{ column_name }} < 0
+{% endtest %}

@@ -1,0 +1,226 @@
+"""The clinical-trials job, wired: API version -> staged pages -> bronze -> schema check ->
+silver (expectations) -> PostgreSQL -> dbt -> report.
+
+Called by jobs/clinical_trials.py. This module decides what to fetch (``--full``, ``--since`` or
+incremental from the last successful run), orders the steps, times them, records the run in
+``pipeline_runs`` (job ``clinical_trials``, failed runs with their error) and writes the report
+(JSON + Markdown under ``<lake>/<report.dir>/ctgov/<run_id>/``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from pyspark.sql import SparkSession
+
+from lakeprep.config import ConfigError, Settings
+from lakeprep.db import load as pg
+from lakeprep.db import schema as pg_schema
+from lakeprep.db.connection import PgTarget, resolve_target
+from lakeprep.text.pipeline import new_run_id, to_uri
+from lakeprep.trials import bronze, staging
+from lakeprep.trials.api import CtgovClient, studies_params
+from lakeprep.trials.layout import TrialsLayout
+
+log = logging.getLogger("lakeprep.trials")
+
+JOB_NAME = "clinical_trials"
+
+
+@contextmanager
+def _stage(name: str, timings: dict[str, float]):
+    log.info("stage %s: started", name)
+    t0 = time.monotonic()
+    yield
+    timings[name] = round(time.monotonic() - t0, 2)
+    log.info("stage %s: done in %.1f s", name, timings[name])
+
+
+def last_success(engine: sa.Engine, schema: str) -> datetime | None:
+    """Start time of the last successful clinical-trials run (None before the first)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.text(
+            f'SELECT max(started_at) FROM "{schema}".{pg_schema.RUNS} '
+            "WHERE job = :job AND status = 'succeeded'"), {"job": JOB_NAME}).scalar()
+
+
+def choose_window(full: bool, since: date | None, last_ok: datetime | None,
+                  margin_days: int) -> tuple[str, date | None]:
+    """(mode, since) of a run: ``full`` and ``since`` as asked; otherwise incremental from the
+    last success minus the safety margin, or a full initial load when there was none."""
+    if full and since is not None:
+        raise ConfigError("--full and --since exclude each other")
+    if full:
+        return "full", None
+    if since is not None:
+        return "since", since
+    if last_ok is None:
+        return "initial", None
+    return "incremental", last_ok.astimezone(timezone.utc).date() - timedelta(days=margin_days)
+
+
+def _fingerprint(settings: Settings) -> str:
+    blob = json.dumps(asdict(settings.trials), sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url: str | None = None,
+                        lake: str | None = None, since: date | None = None, full: bool = False,
+                        target: PgTarget | None = None,
+                        client: CtgovClient | None = None) -> dict:
+    """Run the job once; returns the report (also written to the lake)."""
+    trials = settings.trials
+    if trials is None:
+        raise ConfigError(f"{settings.source_path or 'the config'} has no 'trials' section")
+    layout = TrialsLayout(to_uri(lake or settings.lake_uri),
+                          staging=to_uri(trials.staging.root) if trials.staging.root else "")
+    client = client or CtgovClient(trials.api, api_base_url)
+    run_id = new_run_id()
+    started = datetime.now(timezone.utc)
+    target = target or resolve_target(settings.postgres)
+    engine = target.engine()
+    md = pg.create_schema(engine, target.schema, settings.chunking.max_tokens,
+                          roles=settings.postgres.roles)
+    mode, since = choose_window(full, since, last_success(engine, target.schema),
+                                trials.incremental.safety_margin_days)
+    params = studies_params(trials.api, since)
+    request_uri = f"{client.base_url}/studies?{urlencode(params)}"
+    log.info("run %s: %s%s from %s -> lake %s -> %s", run_id, mode,
+             f" since {since.isoformat()}" if since else "", client.base_url, layout.root,
+             target.describe())
+    pg.start_run(engine, md, target.schema, run_id, JOB_NAME, [request_uri], layout.root,
+                 settings.source_path, _fingerprint(settings))
+    timings: dict[str, float] = {}
+    report: dict = {"run_id": run_id, "job": JOB_NAME, "mode": mode,
+                    "since": since.isoformat() if since else None,
+                    "api_base_url": client.base_url, "request": params, "lake_uri": layout.root,
+                    "config_path": settings.source_path, "postgres_target": target.describe(),
+                    "started_at": started.isoformat(timespec="seconds")}
+    try:
+        with _stage("version", timings):
+            version = client.version()
+            report["api"] = version
+            log.info("API %s, registry data of %s", version["api_version"],
+                     version["data_timestamp"])
+        with _stage("staging", timings):
+            files = staging.HadoopFiles(spark)
+            run = staging.open_staging(files, layout.staging_root, run_id, params, mode,
+                                       report["since"], version, client.base_url)
+            report["staging"] = staging.stage_all(client, run, version)
+        with _stage("bronze", timings):
+            report["bronze"], fetched = bronze.load_bronze(spark, layout, run, run_id)
+            # A full load hands all of bronze on (silver is rebuilt from it); otherwise only the
+            # studies this run fetched, in their latest stored version.
+            whole = mode in ("full", "initial")
+            bronze_df = bronze.run_studies(spark, layout, None if whole else fetched)
+        with _stage("schema_check", timings):
+            from lakeprep.trials.schema_check import check_fields
+            report["schema_check"] = check_fields(bronze_df, client.metadata())
+        with _stage("silver", timings):
+            from lakeprep.trials.silver import build_silver, write_silver
+            silver_result = build_silver(spark, bronze_df, settings, run_id,
+                                         work_dir=layout.work(run_id))
+            report["expectations"] = silver_result.expectations
+            report["silver"] = {"counts": silver_result.counts,
+                                "written": write_silver(spark, silver_result, layout)}
+        with _stage("postgres", timings):
+            from lakeprep.trials.warehouse import load_postgres
+            report["postgres"] = load_postgres(silver_result, target, engine, run_id, settings)
+        with _stage("dbt", timings):
+            from lakeprep.trials.warehouse import run_dbt
+            report["dbt"] = run_dbt(target, settings)
+        report["stage_seconds"] = timings
+        report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
+        report["report_uri"] = write_report(files, report, layout.report_dir(settings.report.dir,
+                                                                            run_id))
+        pg.finish_run(engine, md, target.schema, run_id, "succeeded",
+                      report_uri=report["report_uri"])
+        # Only now: a crash anywhere above leaves the staging resumable by the next run.
+        run.mark_consumed(run_id)
+        return report
+    except BaseException as exc:
+        pg.finish_run(engine, md, target.schema, run_id, "failed",
+                      error=f"{type(exc).__name__}: {exc}")
+        raise
+    finally:
+        from lakeprep.trials.silver import WorkDir
+        WorkDir(spark, layout.work(run_id)).remove()
+        engine.dispose()
+
+
+# ---- report ---------------------------------------------------------------------------------
+
+def _rows(mapping: dict) -> list[str]:
+    return [f"| {k} | {v:,} |" if isinstance(v, int) and not isinstance(v, bool)
+            else f"| {k} | {v} |" for k, v in mapping.items()]
+
+
+def render_markdown(report: dict) -> str:
+    lines = [f"### Clinical-trials report — run `{report['run_id']}`", "",
+             f"- mode: **{report['mode']}**"
+             + (f" (LastUpdatePostDate since {report['since']})" if report.get("since") else ""),
+             f"- API: {report['api_base_url']} (version {report.get('api', {}).get('api_version')}, "
+             f"registry data {report.get('api', {}).get('data_timestamp')})",
+             f"- lake: `{report['lake_uri']}`; PostgreSQL: {report['postgres_target']}",
+             f"- started {report['started_at']}, duration {report.get('duration_s')} s", ""]
+    st = report.get("staging") or {}
+    if st:
+        lines += ["#### Staging", "", "| | value |", "| --- | ---: |", *_rows(
+            {"staging run": f"`{st['staging_id']}`" + (" (resumed)" if st["resumed"] else ""),
+             "pages": st["pages"], "pages fetched by this run": st["pages_fetched_this_run"],
+             "studies staged": st["studies_staged"], "bytes": st["bytes"],
+             "HTTP requests": st["requests"], "retries": st["retries"]}), ""]
+    br = report.get("bronze") or {}
+    if br:
+        lines += ["#### Bronze", "", "| | count |", "| --- | ---: |", *_rows(
+            {k: v for k, v in br.items() if k != "rejected_by_reason"}), ""]
+        if br.get("rejected_by_reason"):
+            lines += ["Rejected records by reason:", "", "| reason | count |", "| --- | ---: |",
+                      *[f"| `{k}` | {v:,} |" for k, v in br["rejected_by_reason"].items()], ""]
+    sc = report.get("schema_check")
+    if sc:
+        lines += ["#### Fields vs /studies/metadata", "",
+                  f"{sc.get('studies', 0):,} studies, {sc.get('paths_seen', 0):,} field paths seen.", ""]
+        for key, title, count in (("unknown", "Unknown fields (not in the metadata)", "studies"),
+                                  ("missing_required", "Required fields missing",
+                                   "studies_missing")):
+            if sc.get(key):
+                lines += [f"{title}:", "", f"| field | {count.replace('_', ' ')} |",
+                          "| --- | ---: |",
+                          *[f"| `{f['path']}` | {f[count]:,} |" for f in sc[key][:50]], ""]
+    exp = report.get("expectations") or []
+    if exp:
+        lines += ["#### Expectations", "", "| table | expectation | action | passed | failed |",
+                  "| --- | --- | --- | ---: | ---: |",
+                  *[f"| {e['table']} | `{e['name']}` | {e['action']} | {e['passed']:,} | "
+                    f"{e['failed']:,} |" for e in exp], ""]
+    for key, title in (("silver", "Silver"), ("postgres", "PostgreSQL"), ("dbt", "dbt")):
+        section = report.get(key)
+        if section:
+            flat = {}
+            for k, v in section.items():
+                if isinstance(v, dict):
+                    flat.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+                else:
+                    flat[k] = v
+            lines += [f"#### {title}", "", "| | value |", "| --- | ---: |",
+                      *_rows({k: v for k, v in flat.items()
+                              if not isinstance(v, (list, dict))}), ""]
+    if report.get("stage_seconds"):
+        lines += ["#### Seconds per stage", "", "| stage | s |", "| --- | ---: |",
+                  *_rows(report["stage_seconds"]), ""]
+    return "\n".join(lines)
+
+
+def write_report(files: staging.HadoopFiles, report: dict, directory: str) -> str:
+    files.write(f"{directory}/report.json",
+                json.dumps(report, indent=2, default=str).encode("utf-8"))
+    files.write(f"{directory}/report.md", render_markdown(report).encode("utf-8"))
+    return f"{directory}/report.md"
