@@ -38,6 +38,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quiet", action="store_true", help="do not print the report at the end")
     parser.add_argument("--full-refresh", action="store_true",
                         help="reprocess every input, not only the new and changed ones")
+    parser.add_argument("--allow-mass-delete", action="store_true",
+                        help="tombstone documents gone at the source even when they are most of "
+                             "the inputs (conf input.deletion_guard stops such a run otherwise)")
     return parser.parse_args(argv)
 
 
@@ -52,6 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from lakeprep.text.report import render_markdown
         from lakeprep.db.load import RunInProgress
         from lakeprep.db.retry import PostgresUnavailable
+        from lakeprep.text.incremental import MassDeletion
     except ImportError as exc:
         print(f"error: the lakeprep package is not importable ({exc}); run `make setup` or "
               "`pip install -e .`, or ship it with --py-files", file=sys.stderr)
@@ -70,8 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(settings.spark, s3=settings.s3)
     try:
         report = run_text_pipeline(spark, settings, args.input, args.lake, target=target,
-                                   full_refresh=args.full_refresh)
-    except (PostgresUnavailable, RunInProgress) as exc:
+                                   full_refresh=args.full_refresh,
+                                   allow_mass_delete=args.allow_mass_delete)
+    except (PostgresUnavailable, RunInProgress, MassDeletion) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     finally:

@@ -43,6 +43,9 @@ class InputSettings:
     text_column: str
     id_column: str
     max_document_bytes: int
+    # Deletion guard of incremental runs (see conf input.deletion_guard).
+    max_deleted_fraction: float
+    min_deleted_to_guard: int
 
 
 @dataclass(frozen=True)
@@ -419,6 +422,10 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         text_column=_get(ip, "input", "text_column", str),
         id_column=_get(ip, "input", "id_column", str),
         max_document_bytes=_get(ip, "input", "max_document_bytes", int, check=_positive),
+        max_deleted_fraction=_get(_section(ip, "deletion_guard"), "input.deletion_guard",
+                                  "max_fraction", float, check=_fraction),
+        min_deleted_to_guard=_get(_section(ip, "deletion_guard"), "input.deletion_guard",
+                                  "min_documents", int, check=_positive),
     )
     dc = _section(raw, "decode")
     decode = DecodeSettings(

@@ -147,6 +147,22 @@ def world(spark, tmp_path_factory, pg_database):
     out["rules4"] = changed_rules.rules_fingerprint()
     out["run4"] = run([corpus], settings=changed_rules)
     out["state4"] = state_rows(spark, lake)
+    # The corpus vanishes but for one file (an unmounted share): the deletion guard (here from
+    # 10 documents, half of them) must stop the run before it tombstones anything.
+    guarded = dataclasses.replace(changed_rules, input=dataclasses.replace(
+        changed_rules.input, max_deleted_fraction=0.5, min_deleted_to_guard=10))
+    moved = base / "corpus-moved"
+    corpus.rename(moved)
+    corpus.mkdir()
+    shutil.copy(moved / local[touched[0]].relative_to(corpus), corpus / "survivor.txt")
+    out["pg_before_guard"], out["state_before_guard"] = snapshot(conn), state_rows(spark, lake)
+    try:
+        run([corpus], settings=guarded)
+    except inc.MassDeletion as exc:
+        out["guard_error"] = str(exc)
+    out["pg_after_guard"], out["state_after_guard"] = snapshot(conn), state_rows(spark, lake)
+    shutil.rmtree(corpus)
+    moved.rename(corpus)
     yield out
     conn.close()
     shutil.rmtree(base, ignore_errors=True)
@@ -279,6 +295,13 @@ def test_rules_change_reprocesses_everything(world):
     assert {r["run_id"] for r in live} == {world["run4"]["run_id"]}
 
 
+def test_mass_deletion_stops_the_run_before_any_write(world):
+    assert "are gone at the source" in world.get("guard_error", ""), world.get("guard_error")
+    assert "--allow-mass-delete" in world["guard_error"]
+    assert world["pg_after_guard"] == world["pg_before_guard"]
+    assert world["state_after_guard"] == world["state_before_guard"]
+
+
 def test_job_has_full_refresh_flag():
     proc = subprocess.run([sys.executable, str(ROOT / "jobs" / "text_pipeline.py"), "--help"],
                           capture_output=True, text=True, check=True)
@@ -290,3 +313,5 @@ def test_job_has_full_refresh_flag():
         sys.path.pop(0)
     assert text_pipeline.parse_args(["--input", "x", "--full-refresh"]).full_refresh is True
     assert text_pipeline.parse_args(["--input", "x"]).full_refresh is False
+    assert text_pipeline.parse_args(["--input", "x", "--allow-mass-delete"]).allow_mass_delete
+    assert not text_pipeline.parse_args(["--input", "x"]).allow_mass_delete

@@ -164,3 +164,18 @@ def test_state_write_is_a_merge(spark, tmp_path):
 def test_under_inputs_is_path_segment_aware(spark, uri, expected):
     df = spark.createDataFrame([(uri,)], "u string")
     assert df.select(inc.under_inputs(F.col("u"), ["s3a://bucket/raw/"])).first()[0] is expected
+
+
+def test_deletion_guard_thresholds(spark):
+    state = spark.createDataFrame(
+        [(f"d{i}", f"file:/in/{i}.txt", None) for i in range(10)]
+        + [("o1", "file:/other/1.txt", None), ("x1", "file:/in/gone.txt", "2026-01-01")],
+        "doc_id string, source_uri string, deleted_at string")
+    guard = dict(input_uris=["file:/in"], max_fraction=0.5, min_documents=3)
+    inc.check_deletions(state, 5, allow=False, **guard)       # half: not more than half
+    inc.check_deletions(state, 2, allow=False, **guard)       # below min_documents
+    inc.check_deletions(state, 9, allow=True, **guard)        # --allow-mass-delete
+    inc.check_deletions(None, 9, allow=False, **guard)        # first run: nothing to lose
+    # 6 of the 10 live documents under file:/in (the other input and the tombstone don't count)
+    with pytest.raises(inc.MassDeletion, match="6 of the 10 documents"):
+        inc.check_deletions(state, 6, allow=False, **guard)

@@ -141,6 +141,25 @@ def deleted_at_source(state: DataFrame | None, ingested: DataFrame,
             .select("doc_id", "source_uri", "content_sha256", "rules_version"))
 
 
+class MassDeletion(RuntimeError):
+    """An incremental run would tombstone most of the documents under its inputs."""
+
+
+def check_deletions(state: DataFrame | None, deleted_count: int, input_uris: list[str],
+                    max_fraction: float, min_documents: int, allow: bool) -> None:
+    """Raise MassDeletion when at least ``min_documents`` documents and more than
+    ``max_fraction`` of the live documents under this run's inputs vanished at the source,
+    unless ``allow`` (--allow-mass-delete). Checked before anything is written."""
+    if allow or state is None or deleted_count < min_documents:
+        return
+    live = _live(state).filter(under_inputs(F.col("source_uri"), input_uris)).count()
+    if live and deleted_count / live > max_fraction:
+        raise MassDeletion(
+            f"{deleted_count:,} of the {live:,} documents under the inputs are gone at the source "
+            f"(more than {max_fraction:.0%}); nothing was changed. Check that the inputs are "
+            "mounted and spelled right, or rerun with --allow-mass-delete to tombstone them")
+
+
 def duplicates_to_requeue(silver_documents: DataFrame | None, state: DataFrame | None,
                           ingested: DataFrame, deleted: DataFrame | None) -> DataFrame | None:
     """Duplicates whose kept copy changed or was deleted at source: their dedup decision pointed

@@ -163,10 +163,12 @@ def _record_failure(engine, md, target: PgTarget, settings: Settings, run_id: st
 
 def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str],
                       lake: str | None = None, target: PgTarget | None = None,
-                      full_refresh: bool = False, sleep=time.sleep) -> dict:
+                      full_refresh: bool = False, sleep=time.sleep,
+                      allow_mass_delete: bool = False) -> dict:
     """Run the pipeline once over the new and changed inputs (all of them with
     ``full_refresh``); returns the report (also written to the lake). ``sleep`` is the retry
-    backoff's (injectable for tests)."""
+    backoff's (injectable for tests). Raises incremental.MassDeletion (before any write) when
+    most documents under the inputs vanished, unless ``allow_mass_delete``."""
     input_uris = [to_uri(u) for u in inputs]
     layout = LakeLayout(to_uri(lake or settings.lake_uri))
     run_id = new_run_id()
@@ -203,6 +205,9 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                 inc.classify(ingested, state, rules_version, full_refresh, requeue), cached,
                 "inputs classified")
             changes = inc.counts(classified, deleted)
+            inc.check_deletions(state, changes["deleted_at_source"], input_uris,
+                                settings.input.max_deleted_fraction,
+                                settings.input.min_deleted_to_guard, allow_mass_delete)
             log.info("inputs: %(new)d new, %(changed)d changed, %(unchanged)d unchanged, "
                      "%(deleted_at_source)d deleted at source; processing %(processed)d", changes)
             selected = classified.filter(F.col("process")).drop("change", "process")
