@@ -205,6 +205,9 @@ def test_resumed_load_equals_an_uninterrupted_one(runs, spark):
             assert by_id[n] == study
     assert set(by_id) == set(latest)
     assert runs["resumed"]["bronze"]["rejected_by_reason"] == {"missing_nct_id": 1}
+    # Silver's intermediate files are gone once each run ended (failed runs included).
+    work = runs["lake"] / "_work" / "ctgov"
+    assert not work.exists() or not any(work.iterdir()), list(work.iterdir())
 
 
 def test_postgres_holds_the_contract_tables(runs):

@@ -222,6 +222,15 @@ def test_every_table_is_keyed_uniquely(result):
         assert df.count() == df.select(key).distinct().count(), name
 
 
+def test_tables_read_materialized_files_not_the_parse(result):
+    """Every table and the quarantine scan the work directory's Parquet: neither the JSON parse
+    nor the cleaning UDF is in their plans (megabyte plans made the driver run out of memory)."""
+    for name, df in {**result.tables, "quarantine": result.quarantine}.items():
+        plan = df._jdf.queryExecution().optimizedPlan().toString()
+        assert "parquet" in plan.lower(), name
+        assert "from_json" not in plan and "_clean(" not in plan, name
+
+
 # ---- Delta writes -------------------------------------------------------------------------
 
 def test_write_silver_replaces_children_of_a_changed_study_and_reruns_change_nothing(spark, settings, tmp_path):
