@@ -149,3 +149,47 @@ def test_verdicts_follow_the_targets():
     assert "not met" not in good and good.count("| met |") == 4
     bad = render_markdown(_results(0.3, 1.2, 0.5, 1.3), targets)
     assert bad.count("**not met**") == 4
+
+
+def _comparison(change: str, before: float, after: float, commit: str = "bbb") -> dict:
+    return {"change": change, "baseline": "aaa", "commit": commit, "documents": 100,
+            "repeats": 3, "before_wall_s": before + 10, "after_wall_s": after + 10,
+            "before_job_s": before, "after_job_s": after,
+            "before_stage_seconds": {"chunks": before - 1, "ingest": 1.0},
+            "after_stage_seconds": {"chunks": after - 1, "ingest": 1.0},
+            "speedup_wall": round((before + 10) / (after + 10), 3),
+            "speedup_job": round(before / after, 3)}
+
+
+def test_comparison_history_replaces_a_remeasured_change(tmp_path):
+    from lakeprep.bench.__main__ import record_comparison
+    path = tmp_path / "docs" / "benchmarks-optimizations.json"
+    record_comparison(path, _comparison("batch size", 20, 10))
+    record_comparison(path, _comparison("partitions", 20, 15, commit="ccc"))
+    history = record_comparison(path, _comparison("batch size", 20, 8))
+    assert [(h["change"], h["after_job_s"]) for h in history] == [("partitions", 15),
+                                                                   ("batch size", 8)]
+    assert history == json.loads(path.read_text())
+
+
+def test_optimizations_table_shows_speedup_and_the_stage_that_moved():
+    text = render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
+        "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+        "scaling_tolerance": 0.15}, optimizations=[_comparison("bigger batches", 20, 10)])
+    row = next(line for line in text.splitlines() if line.startswith("| bigger batches"))
+    assert "`aaa` -> `bbb`" in row and "| 2.0 |" in row and "chunks: 19 -> 9 s" in row
+    assert "## 7. Optimizations" in render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
+        "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+        "scaling_tolerance": 0.15}, optimizations=[_comparison("x", 2, 1)])
+    assert "## 7." not in render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
+        "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+        "scaling_tolerance": 0.15})
+
+
+def test_export_revision_extracts_the_commit_tree(tmp_path):
+    from lakeprep.bench.__main__ import REPO, export_revision
+    out, sha = export_revision("HEAD", tmp_path)
+    assert (out / "jobs" / "text_pipeline.py").read_bytes() == subprocess.run(
+        ["git", "show", "HEAD:jobs/text_pipeline.py"], cwd=REPO, capture_output=True,
+        check=True).stdout
+    assert out.name == f"baseline-{sha}"

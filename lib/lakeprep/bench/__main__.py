@@ -43,7 +43,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, default=d["repeats"],
                    help="runs per figure, medians reported (default: conf/bench.yaml)")
     p.add_argument("--sections", default="ceiling,job,load,peer,scaling",
-                   help="comma-separated subset to run (default: all)")
+                   help="comma-separated subset to run (default: all; 'compare' needs --baseline)")
+    p.add_argument("--baseline", help="git revision to compare the working tree's job with")
+    p.add_argument("--change", default="",
+                   help="what changed since --baseline (the optimization's name in the table)")
     p.add_argument("--config", default="conf/local.yaml", help="job configuration")
     p.add_argument("--work", default=".cache/bench", help="scratch folder (lakes, database, logs)")
     p.add_argument("--out", default="docs/BENCHMARKS.md")
@@ -113,6 +116,58 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
         out["efficiency"] = round(out["docs_per_s"] / cap, 3)
         out["efficiency_in_job"] = round(out["docs_per_s_in_job"] / cap, 3)
     return out
+
+
+def export_revision(rev: str, work: Path) -> tuple[Path, str]:
+    """``rev``'s tracked files under work/baseline-<sha> (reused when already there)."""
+    sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    out = work / f"baseline-{sha}"
+    if not (out / "jobs" / "text_pipeline.py").exists():
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", "--format=tar", sha], cwd=REPO,
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out, sha
+
+
+def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path, server,
+                    config: str, repeats: int, commit: str) -> dict:
+    """Baseline and working tree alternately (drift of the machine hits both), medians."""
+    base, sha = export_revision(rev, work)
+    sides: dict[str, list[dict]] = {"before": [], "after": []}
+    for i in range(repeats):
+        for side, repo in (("before", base), ("after", REPO)):
+            db = job.fresh_database(server.params(), f"bench_cmp_{side}_{i}")
+            log.info("compare %s (%s) run %d/%d", side, sha if side == "before" else "tree",
+                     i + 1, repeats)
+            sides[side].append(job.run_job(sample, work, db, (repo / config).resolve(),
+                                           f"cmp-{side}{i}", repo=repo))
+    out: dict = {"change": change, "baseline": sha, "commit": commit, "documents": n_docs,
+                 "repeats": repeats}
+    for side, runs in sides.items():
+        out[f"{side}_wall_s"] = median_of(runs, "wall_s")
+        out[f"{side}_job_s"] = median_of(runs, "job_s")
+        stages = set(runs[0]["stage_seconds"])
+        out[f"{side}_stage_seconds"] = {
+            st: round(statistics.median(r["stage_seconds"].get(st, 0.0) for r in runs), 2)
+            for st in stages}
+    out["speedup_wall"] = round(out["before_wall_s"] / out["after_wall_s"], 3)
+    out["speedup_job"] = round(out["before_job_s"] / out["after_job_s"], 3)
+    return out
+
+
+def record_comparison(history_path: Path, entry: dict) -> list[dict]:
+    """Add ``entry`` to the comparison history (the same baseline/commit/change replaces its
+    earlier measurement); returns the history."""
+    history = json.loads(history_path.read_text()) if history_path.exists() else []
+    key = (entry["baseline"], entry["commit"], entry["change"])
+    history = [h for h in history if (h["baseline"], h["commit"], h["change"]) != key]
+    history.append(entry)
+    history_path.parent.mkdir(parents=True, exist_ok=True)
+    history_path.write_text(json.dumps(history, indent=2) + "\n")
+    return history
 
 
 def peer_section(sample: Path, n_docs: int, work: Path, python: str, repeats: int) -> dict:
@@ -187,6 +242,10 @@ def main(argv=None) -> int:
     from lakeprep.db.embedded import EmbeddedPostgres
 
     sections = set(args.sections.split(","))
+    if args.baseline:
+        sections.add("compare")
+    elif "compare" in sections:
+        raise SystemExit("error: --sections compare needs --baseline REV")
     work = (REPO / args.work).resolve()
     work.mkdir(parents=True, exist_ok=True)
     cfg = (REPO / args.config).resolve()
@@ -221,13 +280,24 @@ def main(argv=None) -> int:
             results["scaling"] = scaling_section(
                 files, args.scale_base, [int(s) for s in args.scales.split(",")], work, server,
                 cfg, args.repeats)
+        comparison = None
+        if "compare" in sections:
+            comparison = compare_section(args.baseline, args.change, sample, args.docs, work,
+                                         server, args.config, args.repeats,
+                                         results["machine"]["commit"])
     finally:
         server.stop()
     out_json = REPO / args.json
     out_json.parent.mkdir(parents=True, exist_ok=True)
-    out_json.write_text(json.dumps(results, indent=2) + "\n")
-    (REPO / args.out).write_text(render_markdown(results))
-    print(f"wrote {args.out} and {args.json}")
+    history_path = out_json.with_name("benchmarks-optimizations.json")
+    history = (record_comparison(history_path, comparison) if comparison else
+               json.loads(history_path.read_text()) if history_path.exists() else [])
+    if sections - {"compare"}:
+        out_json.write_text(json.dumps(results, indent=2) + "\n")
+    elif out_json.exists():  # a comparison alone: the page keeps the last full results
+        results = json.loads(out_json.read_text())
+    (REPO / args.out).write_text(render_markdown(results, optimizations=history))
+    print(f"wrote {args.out}, {args.json} and {history_path.relative_to(REPO)}")
     return 0
 
 

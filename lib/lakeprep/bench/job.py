@@ -37,22 +37,27 @@ def spark_submit() -> str:
 
 
 def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
-            driver_memory: str = "4g", keep_lake: bool = False) -> dict:
-    """One spark-submit of jobs/text_pipeline.py; returns wall time, peaks and the run report."""
+            driver_memory: str = "4g", keep_lake: bool = False, repo: Path = REPO) -> dict:
+    """One spark-submit of ``repo``'s jobs/text_pipeline.py (another checkout's for a before /
+    after comparison: its lib/ then comes first on PYTHONPATH); returns wall time, peaks and the
+    run report."""
     lake = work / f"lake-{tag}"
     shutil.rmtree(lake, ignore_errors=True)
     env = {**os.environ,
            "PGHOST": db["host"], "PGPORT": str(db["port"]), "PGDATABASE": db["dbname"],
            "PGUSER": db["user"],
            "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if repo != REPO:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo / "lib"),
+                                                          env.get("PYTHONPATH")]))
     cmd = [spark_submit(), "--driver-memory", driver_memory,
-           "--driver-java-options", f"-Dlog4j2.configurationFile={REPO / 'conf/log4j2.properties'}",
-           str(REPO / "jobs/text_pipeline.py"), "--input", str(input_dir), "--lake", str(lake),
+           "--driver-java-options", f"-Dlog4j2.configurationFile={repo / 'conf/log4j2.properties'}",
+           str(repo / "jobs/text_pipeline.py"), "--input", str(input_dir), "--lake", str(lake),
            "--config", str(config), "--quiet"]
     log_path = work / f"job-{tag}.log"
     t0 = time.monotonic()
     with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log_file, stderr=subprocess.STDOUT)
         with PeakMemory(proc.pid) as mem:
             rc = proc.wait()
     wall = time.monotonic() - t0

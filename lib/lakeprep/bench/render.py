@@ -22,7 +22,8 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return out
 
 
-def render_markdown(r: dict, targets: dict | None = None) -> str:
+def render_markdown(r: dict, targets: dict | None = None,
+                    optimizations: list[dict] | None = None) -> str:
     t = targets or load_bench_conf()["targets"]
     m, c = r["machine"], r["corpus"]
     lines = [
@@ -125,4 +126,24 @@ def render_markdown(r: dict, targets: dict | None = None) -> str:
                         [[f"{p['scale']}x", p["documents"], p["wall_s"], p["job_s"],
                           p["per_doc_vs_1x_wall"], p["per_doc_vs_1x_job"], p["peak_jvm_mb"],
                           p["peak_python_mb"]] for p in s["points"]])
+    if optimizations:
+        lines += ["", "## 7. Optimizations, before / after", "",
+                  "Each row: the job at the baseline commit and at the commit with the change, run "
+                  "alternately on the same sample in one invocation (`--baseline REV --change "
+                  "TEXT`); speedup = before / after (medians).", ""]
+        lines += _table(["change", "baseline -> commit", "documents", "before s (in-job)",
+                         "after s (in-job)", "speedup (in-job)", "speedup (wall)",
+                         "biggest stage change"],
+                        [[o["change"], f"`{o['baseline']}` -> `{o['commit']}`", o["documents"],
+                          o["before_job_s"], o["after_job_s"], o["speedup_job"],
+                          o["speedup_wall"], _biggest_stage_change(o)] for o in optimizations])
     return "\n".join(lines) + "\n"
+
+
+def _biggest_stage_change(o: dict) -> str:
+    before, after = o["before_stage_seconds"], o["after_stage_seconds"]
+    deltas = {st: after.get(st, 0.0) - before.get(st, 0.0) for st in set(before) | set(after)}
+    if not deltas:
+        return "-"
+    stage = min(deltas, key=lambda st: (deltas[st], st))
+    return f"{stage}: {before.get(stage, 0.0)} -> {after.get(stage, 0.0)} s"
