@@ -297,7 +297,7 @@ def main(argv=None) -> int:
     elif out_json.exists():  # a comparison alone: the page keeps the last full results
         results = json.loads(out_json.read_text())
     (REPO / args.out).write_text(render_markdown(results, optimizations=history))
-    print(f"wrote {args.out}, {args.json} and {history_path.relative_to(REPO)}")
+    print(f"wrote {args.out}, {args.json} and {history_path}")
     return 0
 
 
