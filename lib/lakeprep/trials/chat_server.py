@@ -175,6 +175,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(reply).encode())
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that gave up on a slow answer (its timeout) closes the socket: expected here.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class ChatServer:
     """The server on a background thread: ``with ChatServer() as srv: srv.base_url``.
 
@@ -186,8 +196,7 @@ class ChatServer:
                  faults: list[str] | None = None):
         self.state = ChatState(api_key, {k.strip().lower(): v for k, v in (knowledge or {}).items()},
                                [Fault.parse(f) for f in faults or []])
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = _Server((host, port), _Handler)
         self.httpd.state = self.state  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
