@@ -494,8 +494,9 @@ def _udfs(min_share: float):
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
 
-    norm = F.udf(normalize_name, T.StringType())
-    keys = F.udf(term_keys, T.ArrayType(T.StringType()))
+    # Lambdas: F.udf reads type hints as a pandas-UDF request and warns about ours.
+    norm = F.udf(lambda s: normalize_name(s), T.StringType())
+    keys = F.udf(lambda s: term_keys(s), T.ArrayType(T.StringType()))
     decision_type = T.StructType([T.StructField("canonical_name", T.StringType()),
                                   T.StructField("mesh_id", T.StringType()),
                                   T.StructField("rule", T.StringType())])
@@ -678,7 +679,7 @@ def apply_to_conditions(conditions, entries):
     standardizer's own answer for evaluation."""
     from pyspark.sql import functions as F
 
-    norm = F.udf(normalize_name, "string")
+    norm = F.udf(lambda s: normalize_name(s), "string")
     e = entries.select("normalized_name", F.col("canonical_name").alias("_canonical"),
                        F.col("mesh_id").alias("_std_mesh_id"), F.col("method").alias("_method"),
                        F.col("rule").alias("_rule"))
