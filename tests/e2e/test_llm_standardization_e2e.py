@@ -198,3 +198,31 @@ def test_api_key_is_nowhere(runs):
     hits = [p for p in Path(runs["lake"]).rglob("*") if p.is_file()
             and API_KEY.encode() in p.read_bytes()]
     assert hits == []
+
+
+def test_existing_database_gains_the_new_columns(pg_database, settings):
+    """A warehouse created before issue 9 gets the new conditions columns (and its staging twin),
+    so the next load does not fail on them; create_all alone never alters a table."""
+    import sqlalchemy as sa
+
+    from lakeprep.db.connection import PgTarget
+    from lakeprep.trials.warehouse import create_schema
+
+    db = pg_database("ctgov_llm_upgrade")
+    engine = PgTarget(db.host, db.port, db.database, db.user, "ctgov", False, None).engine()
+    try:
+        create_schema(engine, "ctgov")
+        with engine.begin() as conn:
+            for t in ("conditions", "stg_conditions"):
+                conn.execute(sa.text(f"ALTER TABLE ctgov.{t} DROP COLUMN canonical_name, "
+                                     "DROP COLUMN standardization_method"))
+        create_schema(engine, "ctgov")
+        with engine.connect() as conn:
+            cols = conn.execute(sa.text(
+                "SELECT table_name, column_name FROM information_schema.columns WHERE "
+                "table_schema = 'ctgov' AND column_name IN ('canonical_name', "
+                "'standardization_method') AND table_name IN ('conditions', 'stg_conditions')"
+            )).fetchall()
+        assert len(cols) == 4
+    finally:
+        engine.dispose()
