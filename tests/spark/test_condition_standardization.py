@@ -155,3 +155,17 @@ def test_llm_budget_defers_the_rest(spark, fast, silver):
         .filter(F.col("requested") == "llm:local-budget-model")
     assert cache.filter(F.col("fallback_reason") == "llm_deferred").filter(
         F.col("retry_llm")).count() == llm["deferred"]
+
+
+def test_llm_path_agreement_against_the_local_server(spark, fast, silver):
+    """The figure README quotes for the LLM path: every name answered by the local server (its
+    answerer picks the candidate sharing most words; a plumbing check, not a model's quality)."""
+    result, layout = silver
+    clean = with_llm(fast, model="local-clean-model")
+    with ChatServer(api_key=KEY) as srv:
+        out = S.standardize_conditions(spark, dict(result.tables), layout, clean, "run-6",
+                                       result.work, api_key=KEY, base_url=srv.base_url)
+    a = out.report["agreement"]
+    print("llm-path agreement (local server):", a)
+    assert out.report["llm"]["accepted"] == out.report["distinct_names"]
+    assert a[f"by_rule.{S.METHOD_LLM}"]["rows"] == a["rows"] and a["rate"] >= 0.9

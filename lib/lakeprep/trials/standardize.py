@@ -641,7 +641,10 @@ def standardize_conditions(spark, tables: dict, layout, settings, run_id: str, w
         log.info("standardize: %d of %d distinct names not cached for %s; asking %d in batches "
                  "of %d at %s", n_todo, n_names, requested, len(items), st.llm.batch_size,
                  client.base_url)
-        entries, llm_run = standardize_with_llm(items, client, st.llm.batch_size, known)
+        try:
+            entries, llm_run = standardize_with_llm(items, client, st.llm.batch_size, known)
+        finally:
+            client.close()
         new = spark.createDataFrame([(e.normalized_name, e.raw_name, e.canonical_name, e.mesh_id,
                                       e.method, e.model, e.requested, e.rule, e.fallback_reason,
                                       e.retry_llm) for e in entries], _ENTRY_SCHEMA)
