@@ -1,10 +1,11 @@
 """Clinical-trials job: ClinicalTrials.gov API v2 -> staged pages -> Delta (bronze, silver with
-expectations) -> PostgreSQL -> dbt marts.
+expectations) -> condition standardization -> PostgreSQL -> dbt marts -> outcome model.
 
 Usage (the package `lakeprep` must be importable by the driver and the executors):
 
     spark-submit jobs/clinical_trials.py --lake .lake [--api-base-url URL] \
-        [--since 2026-01-01 | --full] [--config conf/local.yaml]
+        [--since 2026-01-01 | --full] [--config conf/local.yaml] \
+        [--llm-base-url URL] [--offline-standardization] [--no-outcome]
     python jobs/clinical_trials.py --help
 
 Without --since or --full the run is incremental: studies updated since the last successful run
@@ -51,6 +52,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "successful run; the first run is full)")
     parser.add_argument("--config", metavar="PATH",
                         help="YAML configuration (default: conf/local.yaml)")
+    parser.add_argument("--llm-base-url", metavar="URL",
+                        help="OpenAI-compatible chat-completions base URL for condition "
+                             "standardization (default: trials.standardize.llm.base_url); the "
+                             "key comes from LAKEPREP_LLM_API_KEY / OPENAI_API_KEY or .env")
+    parser.add_argument("--offline-standardization", action="store_true",
+                        help="standardize conditions with the offline rules even if an API key "
+                             "is set")
+    parser.add_argument("--no-outcome", action="store_true",
+                        help="skip training and scoring the outcome model this run")
     parser.add_argument("--quiet", action="store_true", help="do not print the report at the end")
     return parser.parse_args(argv)
 
@@ -79,7 +89,10 @@ def main(argv: list[str] | None = None) -> int:
     spark = build_session(settings.spark, s3=settings.s3)
     try:
         report = run_clinical_trials(spark, settings, api_base_url=args.api_base_url,
-                                     lake=args.lake, since=args.since, full=args.full)
+                                     lake=args.lake, since=args.since, full=args.full,
+                                     llm_base_url=args.llm_base_url,
+                                     offline_standardization=args.offline_standardization,
+                                     outcome=not args.no_outcome)
     except (ApiError, ConfigError, ExpectationFailed, DbtFailed) as exc:
         # Expected failures (API down past the retry budget, a `fail` expectation, a failing
         # dbt test, bad config) get one line; the run is recorded as failed and the next run resumes.

@@ -1,5 +1,5 @@
 """The clinical-trials job, wired: API version -> staged pages -> bronze -> schema check ->
-silver (expectations) -> PostgreSQL -> dbt -> report.
+silver (expectations) -> standardize (conditions) -> PostgreSQL -> dbt -> outcome model -> report.
 
 Called by jobs/clinical_trials.py. This module decides what to fetch (``--full``, ``--since`` or
 incremental from the last successful run), orders the steps, times them, records the run in
@@ -74,8 +74,12 @@ def _fingerprint(settings: Settings) -> str:
 def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url: str | None = None,
                         lake: str | None = None, since: date | None = None, full: bool = False,
                         target: PgTarget | None = None,
-                        client: CtgovClient | None = None) -> dict:
-    """Run the job once; returns the report (also written to the lake)."""
+                        client: CtgovClient | None = None, llm_base_url: str | None = None,
+                        offline_standardization: bool = False, outcome: bool = True) -> dict:
+    """Run the job once; returns the report (also written to the lake).
+
+    ``llm_base_url`` overrides trials.standardize.llm.base_url; ``offline_standardization``
+    ignores any API key; ``outcome`` False skips the outcome stage whatever the config says."""
     trials = settings.trials
     if trials is None:
         raise ConfigError(f"{settings.source_path or 'the config'} has no 'trials' section")
@@ -130,12 +134,25 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
             report["expectations"] = silver_result.expectations
             report["silver"] = {"counts": silver_result.counts,
                                 "written": write_silver(spark, silver_result, layout)}
+        standardized = None
+        if trials.standardize.enabled:
+            with _stage("standardize", timings):
+                standardized = _standardize(spark, silver_result, layout, settings, run_id,
+                                            llm_base_url, offline_standardization)
+                report["standardize"] = standardized.report
         with _stage("postgres", timings):
-            from lakeprep.trials.warehouse import load_postgres
+            from lakeprep.trials.warehouse import load_postgres, load_table
             report["postgres"] = load_postgres(silver_result, target, engine, run_id, settings)
+            if standardized is not None:
+                report["postgres"]["condition_standardization"] = load_table(
+                    standardized.cache, "condition_standardization", target, engine, run_id,
+                    settings)
         with _stage("dbt", timings):
             from lakeprep.trials.warehouse import run_dbt
             report["dbt"] = run_dbt(target, settings)
+        if trials.outcome.enabled and outcome:
+            with _stage("outcome", timings):
+                report["outcome"] = _outcome(spark, layout, settings, run_id, target, engine)
         report["stage_seconds"] = timings
         report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
         report["report_uri"] = write_report(files, report, layout.report_dir(settings.report.dir,
@@ -153,6 +170,47 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
         from lakeprep.trials.silver import WorkDir
         WorkDir(spark, layout.work(run_id)).remove()
         engine.dispose()
+
+
+def _standardize(spark, silver_result, layout, settings, run_id, llm_base_url, offline):
+    """Stage ``standardize``: the run's conditions get canonical names and MeSH ids (LLM when a
+    key is configured and not ``offline``), replacing silver's conditions for the load."""
+    from lakeprep.trials import standardize as std
+
+    llm = settings.trials.standardize.llm
+    key, source = (None, None) if offline else std.resolve_api_key(llm)
+    if key is None:
+        log.info("standardize: offline standardizer (%s)", "--offline-standardization"
+                 if offline else f"no API key in {', '.join(llm.api_key_env)} or {llm.dotenv}")
+    else:
+        log.info("standardize: %s at %s, API key from %s", llm.model,
+                 llm_base_url or llm.base_url, source)
+    result = std.standardize_conditions(spark, silver_result.tables, layout, settings, run_id,
+                                        silver_result.work, api_key=key, base_url=llm_base_url)
+    silver_result.tables["conditions"] = result.conditions
+    result.report["api_key_source"] = source
+    return result
+
+
+def _outcome(spark, layout, settings, run_id, target, engine) -> dict:
+    """Stage ``outcome``: train, save and score (lakeprep.trials.outcome); load model_runs and
+    trial_predictions."""
+    from lakeprep.trials import outcome as oc
+    from lakeprep.trials.warehouse import load_table
+
+    schema, name = settings.trials.postgres.schema, settings.trials.outcome.model_name
+    with engine.connect() as conn:
+        known = set(conn.execute(sa.text(
+            f'SELECT data_fingerprint FROM "{schema}".model_runs WHERE model_name = :m '
+            "AND data_fingerprint IS NOT NULL"), {"m": name}).scalars())
+    result = oc.train_and_score(spark, layout, settings, run_id, known)
+    if result.model_run is not None:
+        result.report["postgres"] = {
+            "model_runs": load_table(result.model_run, "model_runs", target, engine, run_id,
+                                     settings),
+            "trial_predictions": load_table(result.predictions, "trial_predictions", target,
+                                            engine, run_id, settings)}
+    return result.report
 
 
 # ---- report ---------------------------------------------------------------------------------
@@ -201,7 +259,8 @@ def render_markdown(report: dict) -> str:
                   "| --- | --- | --- | ---: | ---: |",
                   *[f"| {e['table']} | `{e['name']}` | {e['action']} | {e['passed']:,} | "
                     f"{e['failed']:,} |" for e in exp], ""]
-    for key, title in (("silver", "Silver"), ("postgres", "PostgreSQL"), ("dbt", "dbt")):
+    for key, title in (("silver", "Silver"), ("standardize", "Condition standardization"),
+                       ("postgres", "PostgreSQL"), ("dbt", "dbt"), ("outcome", "Outcome model")):
         section = report.get(key)
         if section:
             flat = {}

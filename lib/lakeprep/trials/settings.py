@@ -193,6 +193,117 @@ def _parse_warehouse(tr: Mapping[str, Any]) -> dict[str, Any]:
 
 # ---- end of warehouse region ---------------------------------------------------------------
 
+# ---- issue 9 region (standardize, outcome) ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """An OpenAI-compatible chat-completions endpoint (lakeprep.trials.standardize.ChatClient).
+    The key is never here: only the names of the variables that may hold it."""
+    base_url: str
+    model: str
+    # Environment variables tried in order; then the same names in the `dotenv` file.
+    api_key_env: tuple[str, ...]
+    # Relative to the working directory unless absolute; a missing file is not an error.
+    dotenv: str
+    batch_size: int
+    max_names_per_run: int
+    max_candidates: int
+    requests_per_minute: float
+    connect_timeout_s: float
+    read_timeout_s: float
+    max_attempts: int
+    backoff_base_s: float
+    backoff_max_s: float
+    max_retry_after_s: float
+    temperature: float
+
+
+@dataclass(frozen=True)
+class StandardizeSettings:
+    enabled: bool
+    llm: LlmSettings
+    # Offline rule: a name takes the study-derived MeSH id that co-occurs with it in at least
+    # this share of the studies listing it (and more often than any other id).
+    min_cooccurrence_share: float
+
+
+@dataclass(frozen=True)
+class OutcomeSettings:
+    enabled: bool
+    model_name: str
+    # Fewer closed interventional trials than this (or fewer of either class than
+    # min_class_rows) and training is skipped with a report line instead of a meaningless AUC.
+    min_train_rows: int
+    min_class_rows: int
+    # The latest registrations (this share of the labelled trials) form the test set.
+    test_fraction: float
+    reg_param: float
+    elastic_net_param: float
+    max_iter: int
+    # p_complete at or above this counts as "predicted to complete" in the confusion matrix.
+    threshold: float
+    # Models go to <lake>/<models_dir>/<model_name>/<run_id>.
+    models_dir: str
+
+
+def _parse_llm(st: Mapping[str, Any]) -> LlmSettings:
+    llm = _section(st, "llm")
+    p = "trials.standardize.llm"
+    settings = LlmSettings(
+        base_url=_get(llm, p, "base_url", str,
+                      check=lambda v: re.match(r"^https?://\S+$", v)).rstrip("/"),
+        model=_get(llm, p, "model", str, check=bool),
+        api_key_env=_get(llm, p, "api_key_env", tuple,
+                         check=lambda v: bool(v) and all(re.fullmatch(r"[A-Z_][A-Z0-9_]*", x)
+                                                         for x in v)),
+        dotenv=_get(llm, p, "dotenv", str),
+        batch_size=_get(llm, p, "batch_size", int, check=lambda v: 1 <= v <= 200),
+        max_names_per_run=_get(llm, p, "max_names_per_run", int, check=lambda v: v >= 0),
+        max_candidates=_get(llm, p, "max_candidates", int, check=lambda v: 1 <= v <= 50),
+        requests_per_minute=_get(llm, p, "requests_per_minute", float, check=_positive),
+        connect_timeout_s=_get(llm, p, "connect_timeout_s", float, check=_positive),
+        read_timeout_s=_get(llm, p, "read_timeout_s", float, check=_positive),
+        max_attempts=_get(llm, p, "max_attempts", int, check=lambda v: v >= 1),
+        backoff_base_s=_get(llm, p, "backoff_base_s", float, check=lambda v: v >= 0),
+        backoff_max_s=_get(llm, p, "backoff_max_s", float, check=lambda v: v >= 0),
+        max_retry_after_s=_get(llm, p, "max_retry_after_s", float, check=lambda v: v >= 0),
+        temperature=_get(llm, p, "temperature", float, check=lambda v: 0 <= v <= 2),
+    )
+    if settings.backoff_base_s > settings.backoff_max_s:
+        raise ConfigError(f"{p}.backoff_base_s exceeds {p}.backoff_max_s")
+    return settings
+
+
+def _parse_issue9(tr: Mapping[str, Any]) -> dict[str, Any]:
+    st = _section(tr, "standardize")
+    oc = _section(tr, "outcome")
+    p, q = "trials.standardize", "trials.outcome"
+    fraction = lambda v: 0 < v < 1  # noqa: E731
+    return {
+        "standardize": StandardizeSettings(
+            enabled=_get(st, p, "enabled", bool), llm=_parse_llm(st),
+            min_cooccurrence_share=_get(st, p, "min_cooccurrence_share", float,
+                                        check=lambda v: 0 < v <= 1)),
+        "outcome": OutcomeSettings(
+            enabled=_get(oc, q, "enabled", bool),
+            model_name=_get(oc, q, "model_name", str,
+                            check=lambda v: re.fullmatch(r"[a-z][a-z0-9_]*", v)),
+            min_train_rows=_get(oc, q, "min_train_rows", int, check=lambda v: v >= 2),
+            min_class_rows=_get(oc, q, "min_class_rows", int, check=lambda v: v >= 1),
+            test_fraction=_get(oc, q, "test_fraction", float, check=fraction),
+            reg_param=_get(oc, q, "reg_param", float, check=lambda v: v >= 0),
+            elastic_net_param=_get(oc, q, "elastic_net_param", float, check=lambda v: 0 <= v <= 1),
+            max_iter=_get(oc, q, "max_iter", int, check=lambda v: v >= 1),
+            threshold=_get(oc, q, "threshold", float, check=fraction),
+            models_dir=_get(oc, q, "models_dir", str,
+                            check=lambda v: re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_./-]*", v)
+                            and ".." not in v).strip("/"),
+        ),
+    }
+
+# ---- end of issue 9 region -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TrialsSettings:
@@ -204,9 +315,12 @@ class TrialsSettings:
     cleaning: CleaningSettings
     postgres: TrialsPostgresSettings
     dbt: DbtSettings
+    # Issue 9: entity standardization and the outcome model.
+    standardize: StandardizeSettings
+    outcome: OutcomeSettings
 
 
 def parse_trials(raw: Mapping[str, Any]) -> TrialsSettings:
     """The ``trials:`` section of a parsed config file; raises ConfigError naming the bad key."""
     tr = _section(raw, "trials")
-    return TrialsSettings(**_parse_ingestion(tr), **_parse_warehouse(tr))
+    return TrialsSettings(**_parse_ingestion(tr), **_parse_warehouse(tr), **_parse_issue9(tr))

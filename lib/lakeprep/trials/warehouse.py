@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, Float, ForeignKey, Integer, MetaData, PrimaryKeyConstraint,
+    BigInteger, Boolean, Column, Date, DateTime, Float, ForeignKey, Integer, MetaData, PrimaryKeyConstraint,
     Table, Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
@@ -51,6 +51,12 @@ KEYS = {"studies": "nct_id", "design": "nct_id", "eligibility": "nct_id",
         "conditions": "condition_key", "interventions": "intervention_key",
         "sponsors": "sponsor_key", "sites": "site_key", "condition_mesh": "condition_mesh_key",
         "intervention_mesh": "intervention_mesh_key"}
+
+
+# Issue 9 tables loaded by load_table (staging + upsert on their key), not children of studies.
+LOOKUP_TABLES = {"condition_standardization": ("cache_key",),
+                 "model_runs": ("run_id", "model_name"),
+                 "trial_predictions": ("nct_id", "run_id")}
 
 
 def _study_fk() -> Column:
@@ -101,7 +107,11 @@ def build_metadata(schema: str) -> MetaData:
     Table("conditions", md, Column("condition_key", Text, primary_key=True), _study_fk(),
           Column("ordinal", Integer, nullable=False), Column("name", Text, nullable=False),
           Column("name_raw", Text), Column("downcase_name", Text), Column("mesh_id", Text),
-          Column("mesh_term", Text), Column("mesh_match", Text), Column("run_id", Text, nullable=False))
+          Column("mesh_term", Text), Column("mesh_match", Text),
+          # Issue 9 (lakeprep.trials.standardize): mesh_match 'llm' / 'offline' marks an id filled
+          # by the standardizer where the registry's own terms matched none.
+          Column("canonical_name", Text), Column("standardization_method", Text),
+          Column("run_id", Text, nullable=False))
     Table("interventions", md, Column("intervention_key", Text, primary_key=True), _study_fk(),
           Column("ordinal", Integer, nullable=False), Column("type", Text),
           Column("name", Text, nullable=False), Column("name_raw", Text), Column("description", Text),
@@ -129,7 +139,54 @@ def build_metadata(schema: str) -> MetaData:
           Column("table_name", Text, nullable=False), Column("nct_id", Text),
           Column("expectation", Text, nullable=False), Column("reason", Text, nullable=False),
           Column("record_json", JSONB), Column("run_id", Text, nullable=False))
+    _issue9_tables(md)
     return md
+
+
+def _issue9_tables(md: MetaData) -> None:
+    """Contract tables of issue 9 (names may be extended, never changed):
+    condition_standardization(raw_name, canonical_name, mesh_id, method, model, created_at),
+    model_runs(run_id, model_name, trained_at, train_rows, test_rows, roc_auc, pr_auc, model_uri),
+    trial_predictions(nct_id, run_id, p_complete)."""
+    Table("condition_standardization", md, Column("cache_key", Text, primary_key=True),
+          Column("normalized_name", Text, nullable=False), Column("raw_name", Text, nullable=False),
+          Column("canonical_name", Text), Column("mesh_id", Text),
+          Column("method", Text, nullable=False), Column("model", Text),
+          # offline or llm:<model>: which standardizer was asked (method says which answered).
+          Column("requested", Text, nullable=False), Column("rule", Text),
+          Column("fallback_reason", Text), Column("retry_llm", Boolean),
+          Column("created_at", DateTime(timezone=True), nullable=False),
+          Column("run_id", Text, nullable=False))
+    Table("model_runs", md, Column("run_id", Text), Column("model_name", Text),
+          Column("trained_at", DateTime(timezone=True), nullable=False),
+          Column("train_rows", Integer, nullable=False), Column("test_rows", Integer, nullable=False),
+          Column("roc_auc", Float), Column("pr_auc", Float), Column("model_uri", Text, nullable=False),
+          Column("training_data_version", Text), Column("data_fingerprint", Text),
+          Column("metrics", JSONB), PrimaryKeyConstraint("run_id", "model_name"))
+    # No FK to studies: a prediction is a record of what a model said, kept with its model run.
+    Table("trial_predictions", md, Column("nct_id", Text), Column("run_id", Text),
+          Column("model_name", Text, nullable=False), Column("p_complete", Float, nullable=False),
+          PrimaryKeyConstraint("nct_id", "run_id"))
+
+
+def _add_missing_columns(conn, md: MetaData, schema: str) -> None:
+    """Columns added to a table after a database was created (additive contract changes) are
+    added to it and to its staging twin, nullable: create_all never alters existing tables."""
+    existing: dict[str, set[str]] = {}
+    for table, column in conn.execute(sa.text(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = :s"), {"s": schema}):
+        existing.setdefault(table, set()).add(column)
+    dialect = conn.dialect
+    for t in md.tables.values():
+        for name in (t.name, _staging(t.name)):
+            if name not in existing:
+                continue
+            for c in t.columns:
+                if c.name not in existing[name]:
+                    conn.execute(sa.text(
+                        f'ALTER TABLE "{schema}".{name} ADD COLUMN IF NOT EXISTS {c.name} '
+                        f"{c.type.compile(dialect=dialect)}"))
 
 
 def _staging(table: str) -> str:
@@ -144,7 +201,8 @@ def create_schema(engine: sa.Engine, schema: str) -> MetaData:
     with engine.begin() as conn:
         conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         md.create_all(conn, checkfirst=True)
-        for table in (*KEYS, "quarantine"):
+        _add_missing_columns(conn, md, schema)
+        for table in (*KEYS, "quarantine", *LOOKUP_TABLES):
             conn.execute(sa.text(
                 f'CREATE UNLOGGED TABLE IF NOT EXISTS "{schema}".{_staging(table)} '
                 f'(LIKE "{schema}".{table} INCLUDING DEFAULTS)'))
@@ -242,7 +300,10 @@ def load_postgres(result_or_silver_tables, target: PgTarget, engine: sa.Engine, 
 
     def stage(df: DataFrame, table: str) -> None:
         cols = [c for c in _columns(md, schema, table) if c != "run_id"]
-        out = df.select(*cols)
+        # Columns a step did not produce (standardization switched off) load as NULL.
+        types = md.tables[f"{schema}.{table}"].columns
+        out = df.select(*[c if c in df.columns else
+                          F.lit(None).cast(_spark_type(types[c].type)).alias(c) for c in cols])
         call_with_retry(lambda: stage_rows(out, target, engine, _staging(table), run_id, jdbc),
                         retry, f"the staging write ({table})", where)
         staged[table] = out.count()
@@ -265,6 +326,53 @@ def load_postgres(result_or_silver_tables, target: PgTarget, engine: sa.Engine, 
     merged = call_with_retry(lambda: merge_run(engine, md, schema, run_id), retry, "the merge", where)
     log.info("postgres (%s.%s): staged %s; merged %s", target.describe(), schema, staged, merged)
     return {"staged": staged, "merged": merged, "schema": schema}
+
+
+def _spark_type(kind) -> str:
+    return {"Float": "double", "Integer": "int", "BigInteger": "bigint", "Boolean": "boolean",
+            "Date": "date", "DateTime": "timestamp"}.get(type(kind).__name__, "string")
+
+
+def load_table(df: DataFrame, table: str, target: PgTarget, engine: sa.Engine, run_id: str,
+               settings, keep: tuple[str, ...] = ("created_at",)) -> dict[str, int]:
+    """Load an issue-9 table (LOOKUP_TABLES) through its staging twin and one upsert on its key.
+
+    A row is updated only when a column other than the key, ``run_id`` and ``keep`` differs, so
+    a rerun changes nothing and ``created_at`` stays the first run's."""
+    schema = settings.trials.postgres.schema
+    target = PgTarget(target.host, target.port, target.database, target.user, schema,
+                      target.embedded, target.password)
+    md = create_schema(engine, schema)
+    key = LOOKUP_TABLES[table]
+    cols = _columns(md, schema, table)
+    # run_id is the staging tag: this run's id (the run that loads or changes the row).
+    out = df.select(*[c for c in cols if c != "run_id"])
+    where = f"{target.host}:{target.port}"
+    call_with_retry(lambda: stage_rows(out, target, engine, _staging(table), run_id,
+                                       settings.postgres.jdbc),
+                    settings.postgres.retry, f"the staging write ({table})", where)
+    compared = [c for c in cols if c not in key and c != "run_id" and c not in keep]
+    distinct = ("(" + ", ".join(f"t.{c}" for c in compared) + ") IS DISTINCT FROM ("
+                + ", ".join(f"EXCLUDED.{c}" for c in compared) + ")")
+    sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in compared
+                     + ([] if "run_id" in key else ["run_id"]))
+    names = ", ".join(cols)
+    q = f'"{schema}"'
+    source = f"SELECT {names} FROM {q}.{_staging(table)} WHERE run_id = :run_id"
+
+    def merge() -> dict[str, int]:
+        with engine.begin() as conn:
+            n = conn.execute(sa.text(
+                f"INSERT INTO {q}.{table} AS t ({names}) {source} "
+                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {sets} WHERE {distinct}"),
+                {"run_id": run_id}).rowcount
+            conn.execute(sa.text(f"DELETE FROM {q}.{_staging(table)} WHERE run_id = :run_id"),
+                         {"run_id": run_id})
+        return {"staged": out.count(), "upserted": n}
+
+    counts = call_with_retry(merge, settings.postgres.retry, f"the merge ({table})", where)
+    log.info("postgres: %s %s", table, counts)
+    return counts
 
 
 # ---- dbt ----------------------------------------------------------------------------------
