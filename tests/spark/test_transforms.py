@@ -7,6 +7,7 @@ import json
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
@@ -144,6 +145,18 @@ def test_upsert_is_idempotent_and_updates_changes(spark, tmp_path):
     expected = spark.createDataFrame([("a", "x", 1), ("b", "z", 3), ("c", "w", 4)],
                                      "id string, v string, n int")
     assertDataFrameEqual(spark.read.format("delta").load(path), expected)
+
+
+def test_upsert_appends_into_an_empty_table_and_merges_afterwards(spark, tmp_path):
+    path = str(tmp_path / "first")
+    rows = spark.createDataFrame([("a", "x"), ("b", "y")], "id string, v string")
+    assert delta_io.upsert(spark, rows, path, "id", ["v"]) is True
+    assert delta_io.upsert(spark, rows, path, "id", ["v"]) is False
+    ops = [r.operation for r in DeltaTable.forPath(spark, path).history()
+           .orderBy("version").collect()]
+    # CREATE TABLE (the enforced schema), the first load as a plain append, then a MERGE.
+    assert ops == ["CREATE TABLE", "WRITE", "MERGE"], ops
+    assertDataFrameEqual(spark.read.format("delta").load(path), rows)
 
 
 def test_delete_stale_children(spark, tmp_path):

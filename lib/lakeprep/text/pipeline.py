@@ -234,10 +234,11 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                             evolve_schema=True)
         with _stage("chunks", timings):
             chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
-            delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id", CHUNK_COMPARED,
-                            evolve_schema=True)
-            delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
-                                           "chunk_id", written)
+            first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
+                                          CHUNK_COMPARED, evolve_schema=True)
+            if not first_write:  # a table that held nothing before holds no stale chunk
+                delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
+                                               "chunk_id", written)
         with _stage("postgres", timings):
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep)
