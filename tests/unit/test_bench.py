@@ -193,3 +193,12 @@ def test_export_revision_extracts_the_commit_tree(tmp_path):
         ["git", "show", "HEAD:jobs/text_pipeline.py"], cwd=REPO, capture_output=True,
         check=True).stdout
     assert out.name == f"baseline-{sha}"
+
+
+def test_page_states_the_load_the_figures_were_measured_under():
+    targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+               "scaling_tolerance": 0.15}
+    busy = _results(0.75, 2.5, 0.9, 1.1)
+    busy["machine"].update(load_average_at_start=3.5, load_average_at_end=4.25)
+    assert "Load average (1 min) 3.5 at the start, 4.25 at the end" in render_markdown(busy, targets)
+    assert "Load average" not in render_markdown(_results(0.75, 2.5, 0.9, 1.1), targets)

@@ -65,6 +65,8 @@ def machine() -> dict:
                             capture_output=True, text=True).stdout.strip()
     import pyspark
     return {"cores": os.cpu_count(), "memory_gib": round(mem_kb / 2**20, 1), "cpu": model,
+            # Other work on the machine skews every figure: the page shows it.
+            "load_average_at_start": round(os.getloadavg()[0], 2),
             "python": platform.python_version(), "spark": pyspark.__version__,
             "commit": commit, "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
@@ -287,6 +289,7 @@ def main(argv=None) -> int:
                                          results["machine"]["commit"])
     finally:
         server.stop()
+    results["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)
     out_json = REPO / args.json
     out_json.parent.mkdir(parents=True, exist_ok=True)
     history_path = out_json.with_name("benchmarks-optimizations.json")

@@ -34,7 +34,11 @@ def render_markdown(r: dict, targets: dict | None = None,
         f"{r['repeats']} runs; every ratio compares two figures measured in the same invocation.",
         "",
         f"Machine: {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB RAM; Python "
-        f"{m['python']}, Spark {m['spark']}; commit `{m['commit']}`, {m['date']}.",
+        f"{m['python']}, Spark {m['spark']}; commit `{m['commit']}`, {m['date']}."
+        + (f" Load average (1 min) {m['load_average_at_start']} at the start, "
+           f"{m.get('load_average_at_end', '-')} at the end: above ~0.5 other work shared the "
+           "cores, so absolute figures are low; the side-by-side ratios are less affected."
+           if "load_average_at_start" in m else ""),
         f"Corpus: {c['sample_documents']:,} documents ({c['sample_bytes'] / 1e6:.1f} MB) evenly "
         f"sampled from the {c['documents_total']:,}-document `bench` corpus "
         "(see docs in `lakeprep/bench/corpus.py`).",
