@@ -62,10 +62,11 @@ def render_markdown(r: dict, targets: dict | None = None,
                      f">= {t['load_ratio']}", ld["ratio"], _verdict(ld["ratio"] >= t["load_ratio"])])
     if "scaling" in r:
         last = r["scaling"]["points"][-1]
-        dev = abs(last["per_doc_vs_1x_job"] - 1)
+        # "Time grows linearly": seconds per document may not grow by more than the tolerance.
+        # Below 1.0 is fixed start-up cost spread over more documents, not a failure.
         rows.append([f"Scaling: s/doc at {last['scale']}x vs 1x (in-job)",
-                     f"within {t['scaling_tolerance']:.0%}", last["per_doc_vs_1x_job"],
-                     _verdict(dev <= t["scaling_tolerance"])])
+                     f"<= {1 + t['scaling_tolerance']:.2f}", last["per_doc_vs_1x_job"],
+                     _verdict(last["per_doc_vs_1x_job"] <= 1 + t["scaling_tolerance"])])
     lines += _table(["measure", "target", "measured", "verdict"], rows)
 
     if "ceiling" in r:
