@@ -90,7 +90,8 @@ def new_run_id() -> str:
 
 
 @contextmanager
-def _stage(name: str, timings: dict[str, float]):
+def timed_stage(name: str, timings: dict[str, float]):
+    """Log a stage's start and end and record its seconds in ``timings`` (both jobs' reports)."""
     log.info("stage %s: started", name)
     t0 = time.monotonic()
     yield
@@ -190,7 +191,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     cached = []
     try:
         _use_reliable_checkpoints(spark, layout, run_id)
-        with _stage("ingest", timings):
+        with timed_stage("ingest", timings):
             # Read and hash the sources once; only new and changed documents go further.
             ingested = _materialize(read_inputs(spark, input_uris, settings.input), cached,
                                     "inputs")
@@ -212,9 +213,9 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                      "%(deleted_at_source)d deleted at source; processing %(processed)d", changes)
             selected = classified.filter(F.col("process")).drop("change", "process")
             delta_io.upsert(spark, selected, layout.bronze_documents, "doc_id", BRONZE_COMPARED)
-        with _stage("documents", timings):
+        with timed_stage("documents", timings):
             documents = _materialize(process_documents(selected, settings), cached, "documents")
-        with _stage("dedup", timings):
+        with timed_stage("dedup", timings):
             # Called even when switched off: it then only adds the (null) dedup columns, so the
             # lake and database schemas do not depend on the setting.
             documents = dedup.deduplicate(documents, settings.dedup)
@@ -223,7 +224,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             documents = _materialize(
                 documents.withColumn("deleted_at", F.lit(None).cast("timestamp")), cached,
                 "documents after dedup")
-        with _stage("documents_merge", timings):
+        with timed_stage("documents_merge", timings):
             # Deleted documents travel with the processed ones as tombstones (deleted_at set):
             # the same MERGEs update their rows and drop their chunks.
             gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
@@ -232,22 +233,22 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             written = _materialize(written, cached, "document rows to write")
             delta_io.upsert(spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                             evolve_schema=True)
-        with _stage("chunks", timings):
+        with timed_stage("chunks", timings):
             chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
             first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
                                           CHUNK_COMPARED, evolve_schema=True)
             if not first_write:  # a table that held nothing before holds no stale chunk
                 delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
                                                "chunk_id", written)
-        with _stage("postgres", timings):
+        with timed_stage("postgres", timings):
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep)
-        with _stage("state", timings):
+        with timed_stage("state", timings):
             # Last data write: only now are these documents done everywhere (see incremental).
             pause_point("state")
             inc.write_state(spark, layout.state_documents, selected, deleted, rules_version,
                             run_id)
-        with _stage("report", timings):
+        with timed_stage("report", timings):
             report = rpt.build_report(documents, chunks, {
                 "run_id": run_id,
                 "input_uris": input_uris,

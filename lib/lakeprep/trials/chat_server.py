@@ -30,6 +30,8 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from lakeprep.trials.loopback import LoopbackServer
+
 FAULT_KINDS = ("429", "500", "401", "slow", "invalid_json", "bad_body", "wrong_id", "missing")
 # A syntactically valid descriptor id that no study derives: the validator must reject it.
 UNKNOWN_MESH_ID = "D999999"
@@ -185,7 +187,9 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
-class ChatServer:
+class ChatServer(LoopbackServer):
+    thread_name = "chat-completions"
+
     """The server on a background thread: ``with ChatServer() as srv: srv.base_url``.
 
     ``api_key``: when set, requests without ``Authorization: Bearer <api_key>`` get HTTP 401.
@@ -214,21 +218,6 @@ class ChatServer:
         with self.state.lock:
             return list(self.state.requests)
 
-    def start(self) -> "ChatServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
-                                        daemon=True, name="chat-completions")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "ChatServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

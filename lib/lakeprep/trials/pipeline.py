@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import urlencode
@@ -24,7 +22,7 @@ from lakeprep.config import ConfigError, Settings
 from lakeprep.db import load as pg
 from lakeprep.db import schema as pg_schema
 from lakeprep.db.connection import PgTarget, resolve_target
-from lakeprep.text.pipeline import new_run_id, to_uri
+from lakeprep.text.pipeline import new_run_id, timed_stage, to_uri
 from lakeprep.trials import bronze, staging
 from lakeprep.trials.api import CtgovClient, studies_params
 from lakeprep.trials.layout import TrialsLayout
@@ -32,15 +30,6 @@ from lakeprep.trials.layout import TrialsLayout
 log = logging.getLogger("lakeprep.trials")
 
 JOB_NAME = "clinical_trials"
-
-
-@contextmanager
-def _stage(name: str, timings: dict[str, float]):
-    log.info("stage %s: started", name)
-    t0 = time.monotonic()
-    yield
-    timings[name] = round(time.monotonic() - t0, 2)
-    log.info("stage %s: done in %.1f s", name, timings[name])
 
 
 def last_success(engine: sa.Engine, schema: str) -> datetime | None:
@@ -108,26 +97,26 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
                     "config_path": settings.source_path, "postgres_target": target.describe(),
                     "started_at": started.isoformat(timespec="seconds")}
     try:
-        with _stage("version", timings):
+        with timed_stage("version", timings):
             version = client.version()
             report["api"] = version
             log.info("API %s, registry data of %s", version["api_version"],
                      version["data_timestamp"])
-        with _stage("staging", timings):
+        with timed_stage("staging", timings):
             files = staging.HadoopFiles(spark)
             run = staging.open_staging(files, layout.staging_root, run_id, params, mode,
                                        report["since"], version, client.base_url)
             report["staging"] = staging.stage_all(client, run, version)
-        with _stage("bronze", timings):
+        with timed_stage("bronze", timings):
             report["bronze"], fetched = bronze.load_bronze(spark, layout, run, run_id)
             # A full load hands all of bronze on (silver is rebuilt from it); otherwise only the
             # studies this run fetched, in their latest stored version.
             whole = mode in ("full", "initial")
             bronze_df = bronze.run_studies(spark, layout, None if whole else fetched)
-        with _stage("schema_check", timings):
+        with timed_stage("schema_check", timings):
             from lakeprep.trials.schema_check import check_fields
             report["schema_check"] = check_fields(bronze_df, client.metadata())
-        with _stage("silver", timings):
+        with timed_stage("silver", timings):
             from lakeprep.trials.silver import build_silver, write_silver
             silver_result = build_silver(spark, bronze_df, settings, run_id,
                                          work_dir=layout.work(run_id))
@@ -136,22 +125,22 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
                                 "written": write_silver(spark, silver_result, layout)}
         standardized = None
         if trials.standardize.enabled:
-            with _stage("standardize", timings):
+            with timed_stage("standardize", timings):
                 standardized = _standardize(spark, silver_result, layout, settings, run_id,
                                             llm_base_url, offline_standardization)
                 report["standardize"] = standardized.report
-        with _stage("postgres", timings):
+        with timed_stage("postgres", timings):
             from lakeprep.trials.warehouse import load_postgres, load_table
             report["postgres"] = load_postgres(silver_result, target, engine, run_id, settings)
             if standardized is not None:
                 report["postgres"]["condition_standardization"] = load_table(
                     standardized.cache, "condition_standardization", target, engine, run_id,
                     settings)
-        with _stage("dbt", timings):
+        with timed_stage("dbt", timings):
             from lakeprep.trials.warehouse import run_dbt
             report["dbt"] = run_dbt(target, settings)
         if trials.outcome.enabled and outcome:
-            with _stage("outcome", timings):
+            with timed_stage("outcome", timings):
                 report["outcome"] = _outcome(spark, layout, settings, run_id, target, engine)
         report["stage_seconds"] = timings
         report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)

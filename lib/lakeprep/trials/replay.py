@@ -39,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from lakeprep.trials.loopback import LoopbackServer
+
 log = logging.getLogger("lakeprep.trials.replay")
 
 PREFIX = "/api/v2"
@@ -327,7 +329,9 @@ class _Handler(BaseHTTPRequestHandler):
         return json.dumps(out, ensure_ascii=False).encode("utf-8")
 
 
-class ReplayServer:
+class ReplayServer(LoopbackServer):
+    thread_name = "ctgov-replay"
+
     """The server on a background thread: ``with ReplayServer(fixtures) as srv: srv.base_url``."""
 
     def __init__(self, fixtures: str | Path, port: int = 0, host: str = "127.0.0.1",
@@ -363,22 +367,8 @@ class ReplayServer:
         with self.state.lock:
             return [r for r in self.state.requests if path is None or r["path"] == path]
 
-    def start(self) -> "ReplayServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True,
-                                        name="ctgov-replay")
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
+    def _before_stop(self) -> None:
         self.state.stopping.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-    def __enter__(self) -> "ReplayServer":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
