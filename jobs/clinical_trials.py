@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    spark = build_session(settings.spark, s3=settings.s3)
+    from lakeprep.lineage import openlineage_conf
+    lineage_conf = openlineage_conf(settings.lineage.openlineage, args.lake or settings.lake_uri,
+                                    "clinical_trials")
+    spark = build_session(settings.spark, extra_conf=lineage_conf, s3=settings.s3)
     try:
         report = run_clinical_trials(spark, settings, api_base_url=args.api_base_url,
                                      lake=args.lake, since=args.since, full=args.full,

@@ -71,7 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     except SecretError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    spark = build_session(settings.spark, s3=settings.s3)
+    from lakeprep.lineage import openlineage_conf
+    lineage_conf = openlineage_conf(settings.lineage.openlineage, args.lake or settings.lake_uri,
+                                    "text_pipeline")
+    spark = build_session(settings.spark, extra_conf=lineage_conf, s3=settings.s3)
     try:
         report = run_text_pipeline(spark, settings, args.input, args.lake, target=target,
                                    full_refresh=args.full_refresh,

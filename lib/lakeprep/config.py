@@ -212,6 +212,34 @@ class BoilerplateSettings:
 
 
 @dataclass(frozen=True)
+class OpenLineageSettings:
+    """The openlineage-spark listener (scripts/jvm/pom.xml) and where its events go."""
+    enabled: bool = False
+    # file (JSON lines), http (an OpenLineage backend such as Marquez) or console (driver log).
+    transport: str = "file"
+    # file: empty = <lake>/_lineage/openlineage.jsonl when the lake is a local path (the file
+    # transport writes local files only); a lake on S3 then falls back to console.
+    location: str = ""
+    # http: the backend's base URL and endpoint path.
+    url: str = ""
+    endpoint: str = "api/v1/lineage"
+    namespace: str = "lakeprep"
+
+
+@dataclass(frozen=True)
+class LineageSettings:
+    openlineage: OpenLineageSettings = field(default_factory=OpenLineageSettings)
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    """Run metrics pushed to a Prometheus Pushgateway (lakeprep.monitoring)."""
+    # Empty = no push; LAKEPREP_PUSHGATEWAY_URL overrides.
+    pushgateway_url: str = ""
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
 class Settings:
     spark: SparkSettings
     lake_uri: str
@@ -232,6 +260,15 @@ class Settings:
     # The clinical-trials job's section (lakeprep.trials.settings); None when the file has no
     # `trials:` section, which only the text job may run with.
     trials: TrialsSettings | None = None
+    lineage: LineageSettings = field(default_factory=LineageSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+
+    def config_hash(self) -> str:
+        """Hash of the whole resolved configuration (lineage: which settings produced a run);
+        the file's path is not part of it, its content is."""
+        blob = json.dumps({k: v for k, v in asdict(self).items() if k != "source_path"},
+                          sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
 
     def rules_fingerprint(self) -> str:
         """Hash of everything that changes what the pipeline produces from the same input.
@@ -377,6 +414,48 @@ def _parse_s3(raw: Mapping[str, Any]) -> S3Settings:
     return S3Settings(endpoint=endpoint.rstrip("/"), path_style_access=path_style, region=region)
 
 
+def _known_keys(section: Mapping[str, Any], path: str, known: set[str]) -> None:
+    unknown = sorted(set(section) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown keys {unknown}; known: {sorted(known)}")
+
+
+def _parse_lineage(raw: Mapping[str, Any]) -> LineageSettings:
+    # Optional section (configs older than lineage get the listener off).
+    if raw.get("lineage") is None:
+        return LineageSettings()
+    li = _section(raw, "lineage")
+    _known_keys(li, "lineage", {"openlineage"})
+    ol = _section(li, "openlineage")
+    p = "lineage.openlineage"
+    _known_keys(ol, p, {"enabled", "transport", "location", "url", "endpoint", "namespace"})
+    settings = OpenLineageSettings(
+        enabled=_get(ol, p, "enabled", bool),
+        transport=_get(ol, p, "transport", str, check=lambda v: v in ("file", "http", "console")),
+        location=ol.get("location", "") or "",
+        url=ol.get("url", "") or "",
+        endpoint=_get(ol, p, "endpoint", str) if "endpoint" in ol else "api/v1/lineage",
+        namespace=_get(ol, p, "namespace", str),
+    )
+    if settings.enabled and settings.transport == "http" and not settings.url:
+        raise ConfigError(f"{p}.url is required with transport http")
+    return LineageSettings(openlineage=settings)
+
+
+def _parse_monitoring(raw: Mapping[str, Any]) -> MonitoringSettings:
+    if raw.get("monitoring") is None:
+        return MonitoringSettings()
+    mo = _section(raw, "monitoring")
+    _known_keys(mo, "monitoring", {"pushgateway_url", "timeout_s"})
+    url = mo.get("pushgateway_url", "") or ""
+    if not isinstance(url, str) or (url and not re.match(r"^https?://[^\s]+$", url)):
+        raise ConfigError(f"'monitoring.pushgateway_url' must be empty or an http(s) URL, "
+                          f"got {url!r}")
+    return MonitoringSettings(pushgateway_url=url.rstrip("/"),
+                              timeout_s=_get(mo, "monitoring", "timeout_s", float,
+                                             check=_positive))
+
+
 def _parse_boilerplate(raw: Mapping[str, Any]) -> BoilerplateSettings:
     bp = _section(raw, "boilerplate")
     return BoilerplateSettings(
@@ -510,7 +589,8 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
                     document_filter=doc_filter, chunking=chunking, chunk_filter=chunk_filter,
                     pii=pii, postgres=postgres, report=report, dedup=_parse_dedup(raw),
                     language=_parse_language(raw), boilerplate=_parse_boilerplate(raw),
-                    source_path=source_path, s3=_parse_s3(raw), trials=_parse_trials(raw))
+                    source_path=source_path, s3=_parse_s3(raw), trials=_parse_trials(raw),
+                    lineage=_parse_lineage(raw), monitoring=_parse_monitoring(raw))
 
 
 def _parse_pg_retry(pg: Mapping[str, Any]) -> RetrySettings:

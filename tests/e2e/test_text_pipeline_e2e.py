@@ -34,12 +34,12 @@ def corpus(tmp_path_factory):
     return out
 
 
-def submit(corpus: Path, lake: Path, pg) -> subprocess.CompletedProcess:
+def submit(corpus: Path, lake: Path, pg, pushgateway: str = "") -> subprocess.CompletedProcess:
     # The embedded test server trusts loopback, so the password is ignored by the server but
     # still travels through the job: it must never show up in what the job prints.
     env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_DRIVER_PYTHON": sys.executable}
+           "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
     spark_submit = Path(sys.executable).parent / "spark-submit"
     cmd = [str(spark_submit), "--master", "local[2]", "--driver-memory", "2g",
            "--driver-java-options", f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
@@ -59,17 +59,32 @@ def snapshot(conn) -> dict[str, list[tuple]]:
         return out
 
 
+def pushed_metrics(pushgateway: str) -> dict[tuple, float]:
+    """(name, sorted labels) -> value of every sample the Pushgateway holds."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as resp:
+        text = resp.read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
+
+
 @pytest.fixture(scope="module")
-def runs(corpus, tmp_path_factory, pg):
+def runs(corpus, tmp_path_factory, pg, pushgateway):
     lake = tmp_path_factory.mktemp("lake")
-    first = submit(corpus, lake, pg)
+    first = submit(corpus, lake, pg, pushgateway)
+    metrics_after_first = pushed_metrics(pushgateway)
     conn = psycopg2.connect(**pg.params())
     conn.autocommit = True
     after_first = snapshot(conn)
-    second = submit(corpus, lake, pg)
+    second = submit(corpus, lake, pg, pushgateway)
     after_second = snapshot(conn)
     yield {"conn": conn, "first": first, "second": second, "lake": lake,
-           "after_first": after_first, "after_second": after_second}
+           "after_first": after_first, "after_second": after_second,
+           "metrics_after_first": metrics_after_first,
+           "metrics_after_second": pushed_metrics(pushgateway)}
     conn.close()
 
 
@@ -279,3 +294,94 @@ def test_password_never_printed(runs):
 def pg(pg_database):
     """This module's own database: its row counts see only its own runs."""
     return pg_database("e2e_text")
+
+
+def _runs_in_order(conn) -> list[str]:
+    return [r for (r,) in query(conn, "SELECT run_id FROM pipeline_runs WHERE job = "
+                                      "'text_pipeline' ORDER BY started_at")]
+
+
+def _metric(metrics: dict, name: str, **labels) -> float | None:
+    want = {"job": "lakeprep_text_pipeline", "instance": "", **labels}
+    return metrics.get((name, tuple(sorted(want.items()))))
+
+
+def test_run_metrics_reach_the_pushgateway(runs):
+    conn = runs["conn"]
+    first_run, _ = _runs_in_order(conn)
+    m = runs["metrics_after_first"]
+    assert _metric(m, "lakeprep_run_success") == 1
+    [(documents_in, rejected)] = query(conn, "SELECT documents_in, documents_rejected FROM "
+                                             "pipeline_runs WHERE run_id = %s", first_run)
+    assert _metric(m, "lakeprep_reject_ratio") == pytest.approx(rejected / documents_in, abs=1e-6)
+    # Rejected documents by reason: exactly what the database holds for the first run.
+    for reason, n in query(conn, "SELECT reject_reason, count(*) FROM documents WHERE run_id = %s "
+                                 "AND status = 'rejected' GROUP BY 1", first_run):
+        assert _metric(m, "lakeprep_rejected_rows", unit="documents", reason=reason) == n
+    [(chunks,)] = query(conn, "SELECT count(*) FROM chunks")
+    assert _metric(m, "lakeprep_rows_out", table="postgres.chunks") == chunks
+    for stage in ("ingest", "documents", "chunks", "postgres", "report"):
+        assert _metric(m, "lakeprep_stage_duration_seconds", stage=stage) >= 0
+    # The second (incremental, nothing new) run pushed too: a later success time.
+    later = runs["metrics_after_second"]
+    assert _metric(later, "lakeprep_run_success") == 1
+    assert (_metric(later, "lakeprep_run_last_success_timestamp_seconds")
+            > _metric(m, "lakeprep_run_last_success_timestamp_seconds"))
+
+
+def test_lineage_table_records_inputs_outputs_and_versions(runs, corpus):
+    conn = runs["conn"]
+    first_run, second_run = _runs_in_order(conn)
+    rows = query(conn, "SELECT run_id, direction, namespace, name, version, row_count, "
+                       "code_version, config_hash FROM lineage ORDER BY run_id, direction, name")
+    by_run = {r: [row for row in rows if row[0] == r] for r in (first_run, second_run)}
+    inputs = {r: [row for row in by_run[r] if row[1] == "input"] for r in by_run}
+    # The corpus did not change between the runs: same input, same version (content digest).
+    assert [(i[3], i[4]) for i in inputs[first_run]] == [(i[3], i[4]) for i in inputs[second_run]]
+    [(_, _, namespace, name, version, n, code, config_hash)] = inputs[first_run]
+    assert (namespace, name) == ("file", str(corpus))
+    [(docs,)] = query(conn, "SELECT count(*) FROM documents")
+    assert n == docs and version.startswith(f"{docs}:")
+    assert code and len(config_hash) == 16
+    # Outputs: each Delta table at the version its history shows now (the second run's).
+    outputs = {row[3]: row for row in by_run[second_run] if row[1] == "output"}
+    silver_docs = str(runs["lake"] / "silver" / "documents")
+    assert silver_docs in outputs
+    log_dir = Path(silver_docs) / "_delta_log"
+    latest = max(int(p.stem) for p in log_dir.glob("*.json"))
+    assert outputs[silver_docs][4] == str(latest)
+    first_outputs = {row[3]: row for row in by_run[first_run] if row[1] == "output"}
+    assert first_outputs["public.chunks"][5] == len(runs["after_first"]["chunks"])
+    # The report carries the same lineage.
+    report = json.loads(next(runs["lake"].glob(f"_reports/{first_run}/report.json")).read_text())
+    assert report["lineage"]["config_hash"] == config_hash
+    assert "## Lineage" in runs["first"].stdout
+
+
+def test_audit_log_records_each_change_with_its_role(runs):
+    conn = runs["conn"]
+    first_run, second_run = _runs_in_order(conn)
+    audit = query(conn, "SELECT run_id, job, db_user, db_role, action, table_name, rows "
+                        "FROM audit_log ORDER BY table_name, action")
+    first = {(a[4], a[5]): a for a in audit if a[0] == first_run}
+    assert first[("upsert", "documents")][6] == len(runs["after_first"]["documents"])
+    assert first[("upsert", "chunks")][6] == len(runs["after_first"]["chunks"])
+    assert all(a[1] == "text_pipeline" and a[2] == a[3] == runs_user(conn) for a in first.values())
+    # The second run changed nothing, so it audited nothing.
+    assert [a for a in audit if a[0] == second_run] == []
+
+
+def runs_user(conn) -> str:
+    return query(conn, "SELECT session_user")[0][0]
+
+
+def test_openlineage_events_name_the_delta_tables(runs):
+    events_file = runs["lake"] / "_lineage" / "openlineage.jsonl"
+    events = [json.loads(line) for line in events_file.read_text().splitlines() if line.strip()]
+    assert {e["eventType"] for e in events} >= {"START", "COMPLETE"}
+    outputs = {o["name"] for e in events for o in e.get("outputs", [])}
+    inputs = {i["name"] for e in events for i in e.get("inputs", [])}
+    for table in ("bronze/raw_documents", "silver/documents", "silver/chunks"):
+        assert str(runs["lake"] / table) in outputs
+    assert str(runs["lake"] / "silver" / "documents") in inputs
+    assert all(e["job"]["name"].startswith("text_pipeline") for e in events)

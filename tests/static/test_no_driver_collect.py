@@ -26,6 +26,8 @@ BOUNDED = {
         "one row per distinct value of a reason / encoding / language column",
     ("text/report.py", "_histogram", "collect"): "one row per histogram bin",
     ("text/report.py", "build_report", "first"): "a single-row aggregate",
+    ("text/pipeline.py", "input_versions", "first"):
+        "a single-row aggregate (two columns per input URI)",
     ("text/report.py", "build_report", "collect"):
         "one row per PII type / boilerplate kind (fixed vocabularies)",
     ("text/dedup.py", "dedup_stats", "first"): "a single-row aggregate",

@@ -47,8 +47,10 @@ SAFE = {
         "S.CHUNKS": "constant", "S.REJECTED_CHUNKS": "constant", "S.STG_DOCUMENTS": "constant",
         "S.STG_CHUNKS": "constant", "S.RUNS": "constant",
     },
+    "db/audit.py": {"q": "the schema, validated in audit.record", "S.AUDIT": "constant"},
     "db/roles.py": {
         "q": "the schema, validated in grant_statements",
+        "S.AUDIT": "constant",
         "loader": "validated in grant_statements", "analyst": "validated in grant_statements",
         "staging": "staging-table constants under the validated schema",
         "final": "final-table constants under the validated schema",

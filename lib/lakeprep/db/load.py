@@ -24,6 +24,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from lakeprep.config import JdbcSettings, RetrySettings
+from lakeprep.db import audit
 from lakeprep.db import schema as S
 from lakeprep.db.connection import PgTarget
 from lakeprep.db.retry import call_with_retry
@@ -223,7 +224,7 @@ class StagingIncomplete(RuntimeError):
 
 
 def merge_run(engine: sa.Engine, schema: str, run_id: str,
-              expected: dict[str, int] | None = None) -> dict[str, int]:
+              expected: dict[str, int] | None = None, job: str = "text_pipeline") -> dict[str, int]:
     """Apply one run's staging rows to the final tables in a single transaction.
 
     ``expected`` (staging table -> rows written) is checked first, inside the transaction:
@@ -264,6 +265,13 @@ def merge_run(engine: sa.Engine, schema: str, run_id: str,
                 raise StagingIncomplete(f"{table}: {found} of {rows} rows of run {run_id}")
         for name, sql in statements.items():
             counts[name] = conn.execute(sa.text(sql), {"run_id": run_id}).rowcount
+        # Same transaction as the change: the audit rows exist exactly when the change does.
+        audit.record(conn, schema, run_id, job, [
+            ("upsert", S.DOCUMENTS, counts["documents_upserted"]),
+            ("delete", S.CHUNKS, counts["chunks_removed"]),
+            ("delete", S.REJECTED_CHUNKS, counts["rejected_chunks_removed"]),
+            ("upsert", S.CHUNKS, counts["chunks_upserted"]),
+            ("upsert", S.REJECTED_CHUNKS, counts["rejected_chunks_upserted"])])
         for stg in (S.STG_DOCUMENTS, S.STG_CHUNKS):
             conn.execute(sa.text(f"DELETE FROM {q}.{stg} WHERE run_id = :run_id"),
                          {"run_id": run_id})

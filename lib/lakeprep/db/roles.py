@@ -6,7 +6,8 @@ NOLOGIN group roles; people and jobs log in as their own users that are members 
 
 - loader (``postgres.roles.loader``): USAGE on the schema; SELECT, INSERT, DELETE on the staging
   tables (JDBC append, clean-up of a run's rows); SELECT, INSERT, UPDATE, DELETE on the final
-  tables and ``pipeline_runs`` (the merge's upserts and chunk removals, the run rows). It owns
+  tables, ``pipeline_runs`` and ``lineage`` (the merge's upserts and chunk removals, the run
+  rows); SELECT and INSERT only on ``audit_log`` (append-only). It owns
   nothing, so it cannot CREATE, ALTER, DROP or TRUNCATE a table;
 - analyst (``postgres.roles.analyst``): USAGE on the schema and SELECT on the final tables only,
   never on staging (half-loaded rows of a running load).
@@ -32,7 +33,7 @@ from lakeprep.db import schema as S
 
 log = logging.getLogger("lakeprep.db.roles")
 
-FINAL_TABLES = (S.DOCUMENTS, S.CHUNKS, S.REJECTED_CHUNKS, S.RUNS)
+FINAL_TABLES = (S.DOCUMENTS, S.CHUNKS, S.REJECTED_CHUNKS, S.RUNS, S.LINEAGE)
 STAGING_TABLES = (S.STG_DOCUMENTS, S.STG_CHUNKS)
 
 
@@ -79,6 +80,11 @@ def grant_statements(schema: str, roles: RolesSettings) -> list[str]:
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {q} GRANT SELECT ON TABLES TO {analyst}",
         # ...but staging is never the analyst's, even when a default privilege covered it.
         f"REVOKE ALL ON {staging} FROM {analyst}",
+        # The audit log is append-only for the loader: it records its changes, never edits them
+        # (the default privileges above would otherwise give it UPDATE and DELETE).
+        f"GRANT SELECT, INSERT ON {q}.{S.AUDIT} TO {loader}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON {q}.{S.AUDIT} FROM {loader}",
+        f"GRANT SELECT ON {q}.{S.AUDIT} TO {analyst}",
     ]
 
 

@@ -22,11 +22,14 @@ from sqlalchemy import (
     BigInteger, Boolean, CheckConstraint, Column, Computed, DateTime, Float, ForeignKey, Index, Integer,
     MetaData, String, Table, Text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy import text as sa_text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR, UUID
 
 # The contract allows extending but not renaming: these are the names users query.
 DOCUMENTS, CHUNKS, REJECTED_CHUNKS, RUNS = "documents", "chunks", "rejected_chunks", "pipeline_runs"
 STG_DOCUMENTS, STG_CHUNKS = "stg_documents", "stg_chunks"
+# Shared by both jobs (lakeprep.lineage, lakeprep.db.audit).
+LINEAGE, AUDIT = "lineage", "audit_log"
 
 
 def build_metadata(schema: str, max_tokens: int) -> MetaData:
@@ -141,6 +144,48 @@ def build_metadata(schema: str, max_tokens: int) -> MetaData:
         Column("documents_processed", BigInteger),
         CheckConstraint("status IN ('running', 'succeeded', 'failed')", name="runs_status_valid"),
         Index("pipeline_runs_started_idx", "started_at"),
+    )
+
+    # One row per dataset a run read or wrote (lakeprep.lineage): rewritten whole by a retried
+    # run, so (run_id, direction, namespace, name) is its key.
+    Table(
+        LINEAGE, md,
+        Column("run_id", String(64), primary_key=True),
+        Column("direction", String(8), primary_key=True),
+        Column("namespace", Text, primary_key=True),
+        Column("name", Text, primary_key=True),
+        Column("job", String(64), nullable=False),
+        # Delta table version, content digest of the documents read, or the API's data date.
+        Column("version", Text),
+        Column("row_count", BigInteger),
+        Column("code_version", Text, nullable=False),
+        Column("config_hash", String(32), nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        CheckConstraint("direction IN ('input', 'output')", name="lineage_direction_valid"),
+        Index("lineage_job_recorded_idx", "job", "recorded_at"),
+    )
+
+    # Who changed which table, how and how much (lakeprep.db.audit), written in the same
+    # transaction as the change itself. Append-only for the loader (roles.py revokes UPDATE
+    # and DELETE), so a job cannot rewrite its own history.
+    Table(
+        AUDIT, md,
+        Column("audit_id", UUID(as_uuid=False), primary_key=True,
+               server_default=sa_text("gen_random_uuid()")),
+        Column("run_id", String(64), nullable=False),
+        Column("job", String(64), nullable=False),
+        # session_user: the login; current_user: the role the statements ran as (SET ROLE).
+        Column("db_user", Text, nullable=False),
+        Column("db_role", Text, nullable=False),
+        Column("action", String(16), nullable=False),
+        Column("table_name", Text, nullable=False),
+        Column("rows", BigInteger, nullable=False),
+        Column("changed_at", DateTime(timezone=True), nullable=False,
+               server_default=sa_text("now()")),
+        CheckConstraint("action IN ('upsert', 'insert', 'delete')", name="audit_action_valid"),
+        CheckConstraint("rows >= 0", name="audit_rows_non_negative"),
+        Index("audit_log_run_idx", "run_id"),
+        Index("audit_log_table_changed_idx", "table_name", "changed_at"),
     )
 
     # Staging: same columns as Spark writes them (arrays as text[], JSON as text), no constraints:

@@ -24,6 +24,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from lakeprep import delta_io
+from lakeprep import lineage as lin
+from lakeprep import monitoring
 from lakeprep.config import Settings
 from lakeprep.db import load as pg
 from lakeprep.db.connection import PgTarget, resolve_target
@@ -162,6 +164,48 @@ def _record_failure(engine, md, target: PgTarget, settings: Settings, run_id: st
                   run_id, finish_exc)
 
 
+def input_versions(ingested: DataFrame, input_uris: list[str]) -> list[lin.Dataset]:
+    """One lineage input per input URI: the records read under it and a digest of their ids and
+    content hashes (the same bytes give the same version, any changed, added or removed
+    document a different one). One aggregation over the materialized inputs."""
+    digest = F.xxhash64("doc_id", "content_sha256") % F.lit(1_000_000_007)
+    aggs = []
+    for i, uri in enumerate(input_uris):
+        under = (F.col("source_uri") == uri) | F.col("source_uri").startswith(uri.rstrip("/") + "/")
+        aggs += [F.sum(F.when(under, 1).otherwise(0)).alias(f"n{i}"),
+                 # Bounded terms: the sum of up to ~9e9 records cannot overflow a long (ANSI).
+                 F.sum(F.when(under, digest).otherwise(0)).alias(f"d{i}")]
+    row = ingested.agg(*aggs).first()
+    out = []
+    for i, uri in enumerate(input_uris):
+        namespace, name = lin.split_uri(uri)
+        n = int(row[f"n{i}"] or 0)
+        out.append(lin.Dataset("input", namespace, name, f"{n}:{int(row[f'd{i}'] or 0):x}", n))
+    return out
+
+
+def output_datasets(layout: LakeLayout, delta_versions: dict[str, int | None],
+                    delta_rows: dict[str, int], target: PgTarget,
+                    pg_rows: dict[str, int]) -> list[lin.Dataset]:
+    """The run's outputs: the Delta tables with the version this run left them at and the rows it
+    wrote, and the PostgreSQL tables with the rows the merge changed."""
+    out = []
+    for name, path in (("bronze.raw_documents", layout.bronze_documents),
+                       ("silver.documents", layout.silver_documents),
+                       ("silver.chunks", layout.silver_chunks),
+                       ("state.text_documents", layout.state_documents)):
+        if name in delta_versions:
+            namespace, table_path = lin.split_uri(path)
+            version = delta_versions[name]
+            out.append(lin.Dataset("output", namespace, table_path,
+                                   None if version is None else str(version),
+                                   delta_rows.get(name)))
+    pg_namespace = f"postgresql://{target.host}:{target.port}/{target.database}"
+    for table, rows in pg_rows.items():
+        out.append(lin.Dataset("output", pg_namespace, f"{target.schema}.{table}", None, rows))
+    return out
+
+
 def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str],
                       lake: str | None = None, target: PgTarget | None = None,
                       full_refresh: bool = False, sleep=time.sleep,
@@ -266,8 +310,23 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                 name: delta_io.table_version(spark, path) for name, path in (
                     ("bronze.raw_documents", layout.bronze_documents),
                     ("silver.documents", layout.silver_documents),
-                    ("silver.chunks", layout.silver_chunks))
+                    ("silver.chunks", layout.silver_chunks),
+                    ("state.text_documents", layout.state_documents))
                 if inc.read_table(spark, path) is not None}
+            datasets = input_versions(ingested, input_uris) + output_datasets(
+                layout, report["delta_versions"],
+                {"bronze.raw_documents": changes["processed"],
+                 "silver.documents": report["documents"]["documents"]
+                 + changes["deleted_at_source"],
+                 "silver.chunks": report["chunks"]["chunks"],
+                 "state.text_documents": changes["processed"] + changes["deleted_at_source"]},
+                target, {pg_table: pg_counts.get(f"{pg_table}_upserted", 0) for pg_table in
+                         ("documents", "chunks", "rejected_chunks")})
+            config_hash, code = settings.config_hash(), lin.code_version()
+            report["lineage"] = lin.for_report(datasets, config_hash, code)
+            call_with_retry(lambda: lin.record(engine, md, target.schema, run_id, JOB_NAME,
+                                               datasets, config_hash, code),
+                            settings.postgres.retry, "recording the lineage", where, sleep=sleep)
             report["stage_seconds"] = timings
             report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
             report_uri = rpt.write_report(spark, report, layout.report_dir(settings.report.dir, run_id))
@@ -283,12 +342,30 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
         call_with_retry(lambda: pg.finish_run(engine, md, target.schema, run_id, "succeeded",
                                               counts=counts, report_uri=report_uri),
                         settings.postgres.retry, "recording the run's end", where, sleep=sleep)
+        monitoring.push(settings.monitoring, _run_metrics(report, pg_counts))
         return report
     except BaseException as exc:
         _record_failure(engine, md, target, settings, run_id, exc, where, sleep)
+        monitoring.push(settings.monitoring, monitoring.RunMetrics(
+            JOB_NAME, run_id, False,
+            round((datetime.now(timezone.utc) - started).total_seconds(), 1), dict(timings)))
         raise
     finally:
         for df in cached:
             df.unpersist()
         pg.release_run_lock(lock)
         engine.dispose()
+
+
+def _run_metrics(report: dict, pg_counts: dict) -> monitoring.RunMetrics:
+    d, c = report["documents"], report["chunks"]
+    return monitoring.RunMetrics(
+        JOB_NAME, report["run_id"], True, report["duration_s"], dict(report["stage_seconds"]),
+        rows_in=d["input_records"],
+        rows_out={"silver.documents": d["documents"], "silver.chunks": c["chunks"],
+                  **{f"postgres.{k.removesuffix('_upserted')}": v for k, v in pg_counts.items()
+                     if k.endswith("_upserted")}},
+        rejected={"documents": dict(d["rejected_by_reason"]),
+                  "chunks": dict(c["rejected_by_reason"])},
+        reject_ratio=round(d["rejected"] / d["documents"], 6) if d["documents"] else None,
+        retries={})

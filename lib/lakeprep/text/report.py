@@ -207,6 +207,9 @@ def render_markdown(report: dict) -> str:
     ]
     if "postgres" in report:
         lines += ["## PostgreSQL merge", "", *_table(report["postgres"], "change")]
+    if "lineage" in report:
+        from lakeprep.lineage import render_markdown as lineage_markdown
+        lines += lineage_markdown(report["lineage"])
     return "\n".join(lines)
 
 

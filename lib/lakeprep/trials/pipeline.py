@@ -18,6 +18,8 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 from pyspark.sql import SparkSession
 
+from lakeprep import lineage as lin
+from lakeprep import monitoring
 from lakeprep.config import ConfigError, Settings
 from lakeprep.db import load as pg
 from lakeprep.db import schema as pg_schema
@@ -26,10 +28,11 @@ from lakeprep.text.pipeline import new_run_id, timed_stage, to_uri
 from lakeprep.trials import bronze, staging
 from lakeprep.trials.api import CtgovClient, studies_params
 from lakeprep.trials.layout import TrialsLayout
+from lakeprep.trials.warehouse import JOB
 
 log = logging.getLogger("lakeprep.trials")
 
-JOB_NAME = "clinical_trials"
+JOB_NAME = JOB
 
 
 def last_success(engine: sa.Engine, schema: str) -> datetime | None:
@@ -142,23 +145,106 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
         if trials.outcome.enabled and outcome:
             with timed_stage("outcome", timings):
                 report["outcome"] = _outcome(spark, layout, settings, run_id, target, engine)
+        datasets = _lineage(spark, report, layout, target, request_uri)
+        config_hash, code = settings.config_hash(), lin.code_version()
+        report["lineage"] = lin.for_report(datasets, config_hash, code)
+        lin.record(engine, md, target.schema, run_id, JOB_NAME, datasets, config_hash, code)
         report["stage_seconds"] = timings
         report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
         report["report_uri"] = write_report(files, report, layout.report_dir(settings.report.dir,
                                                                             run_id))
         pg.finish_run(engine, md, target.schema, run_id, "succeeded",
                       report_uri=report["report_uri"])
+        monitoring.push(settings.monitoring, run_metrics(report))
         # Only now: a crash anywhere above leaves the staging resumable by the next run.
         run.mark_consumed(run_id)
         return report
     except BaseException as exc:
         pg.finish_run(engine, md, target.schema, run_id, "failed",
                       error=f"{type(exc).__name__}: {exc}")
+        monitoring.push(settings.monitoring, monitoring.RunMetrics(
+            JOB_NAME, run_id, False,
+            round((datetime.now(timezone.utc) - started).total_seconds(), 1), dict(timings),
+            retries=_retries(report)))
         raise
     finally:
         from lakeprep.trials.silver import WorkDir
         WorkDir(spark, layout.work(run_id)).remove()
         engine.dispose()
+
+
+def _lineage(spark, report: dict, layout: TrialsLayout, target: PgTarget,
+             request_uri: str) -> list[lin.Dataset]:
+    """The run's lineage: the API request (versioned by the registry's data timestamp), the
+    Delta tables it wrote (with their versions) and the PostgreSQL tables its merges changed."""
+    from lakeprep.delta_io import table_version
+
+    api = report.get("api") or {}
+    base, _, query = request_uri.partition("?")
+    namespace, name = lin.split_uri(base)
+    datasets = [lin.Dataset("input", namespace, name + (f"?{query}" if query else ""),
+                            f"api {api.get('api_version')}, data {api.get('data_timestamp')}",
+                            (report.get("staging") or {}).get("studies_staged"))]
+    bronze = report.get("bronze") or {}
+    written = (report.get("silver") or {}).get("written") or {}
+    tables = [(layout.bronze_studies, bronze.get("bronze_inserted", 0)
+               + bronze.get("bronze_updated", 0))]
+    tables += [(layout.silver_quarantine if t == "quarantine" else layout.silver(t), rows)
+               for t, rows in written.items()]
+    for path, rows in tables:
+        version = table_version(spark, path)
+        ns, table_path = lin.split_uri(path)
+        datasets.append(lin.Dataset("output", ns, table_path,
+                                    None if version is None else str(version), rows))
+    pg_namespace = f"postgresql://{target.host}:{target.port}/{target.database}"
+    pg_report = report.get("postgres") or {}
+    schema = pg_report.get("schema")
+    for step, rows in (pg_report.get("merged") or {}).items():
+        table, _, verb = step.rpartition("_")
+        if verb == "upserted" or verb == "inserted":
+            datasets.append(lin.Dataset("output", pg_namespace, f"{schema}.{table}", None, rows))
+    for table in ("condition_standardization",):
+        if table in pg_report:
+            datasets.append(lin.Dataset("output", pg_namespace, f"{schema}.{table}", None,
+                                        pg_report[table].get("upserted")))
+    return datasets
+
+
+def _retries(report: dict) -> dict[str, int]:
+    out = {}
+    if report.get("staging"):
+        out["ctgov_api"] = int(report["staging"].get("retries", 0))
+    llm = (report.get("standardize") or {}).get("llm") or {}
+    if "retries" in llm:
+        out["llm"] = int(llm["retries"])
+    return out
+
+
+def run_metrics(report: dict) -> monitoring.RunMetrics:
+    """Metrics of a successful run from its report."""
+    bronze = report.get("bronze") or {}
+    exp = report.get("expectations") or []
+    rejected = {"records": dict(bronze.get("rejected_by_reason") or {})}
+    dropped: dict[str, int] = {}
+    for e in exp:
+        if e["action"] == "drop" and e["failed"]:
+            dropped[f"{e['table']}.{e['name']}"] = int(e["failed"])
+    rejected["rows"] = dropped
+    records = bronze.get("records") or 0
+    studies_dropped = sum(int(e["failed"]) for e in exp
+                          if e["action"] == "drop" and e["table"] == "studies")
+    written = (report.get("silver") or {}).get("written") or {}
+    merged = (report.get("postgres") or {}).get("merged") or {}
+    return monitoring.RunMetrics(
+        JOB_NAME, report["run_id"], True, report["duration_s"], dict(report["stage_seconds"]),
+        rows_in=records,
+        rows_out={**{f"silver.{t}": n for t, n in written.items()},
+                  **{f"postgres.{k.rpartition('_')[0]}": v for k, v in merged.items()
+                     if k.endswith(("_upserted", "_inserted"))}},
+        rejected=rejected,
+        reject_ratio=round((bronze.get("rejected", 0) + studies_dropped) / records, 6)
+        if records else None,
+        retries=_retries(report))
 
 
 def _standardize(spark, silver_result, layout, settings, run_id, llm_base_url, offline):
@@ -261,6 +347,8 @@ def render_markdown(report: dict) -> str:
             lines += [f"#### {title}", "", "| | value |", "| --- | ---: |",
                       *_rows({k: v for k, v in flat.items()
                               if not isinstance(v, (list, dict))}), ""]
+    if report.get("lineage"):
+        lines += lin.render_markdown(report["lineage"])
     if report.get("stage_seconds"):
         lines += ["#### Seconds per stage", "", "| stage | s |", "| --- | ---: |",
                   *_rows(report["stage_seconds"]), ""]

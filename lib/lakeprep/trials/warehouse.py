@@ -35,9 +35,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from lakeprep.config import JdbcSettings, RetrySettings, validate_identifier
+from lakeprep.db import audit
 from lakeprep.db.connection import PgTarget
+from lakeprep.db.load import create_schema as create_serving_schema
 from lakeprep.db.load import stage_rows
 from lakeprep.db.retry import call_with_retry
+
+# The job's name in pipeline_runs, lineage and audit_log (lakeprep.trials.pipeline uses it).
+JOB = "clinical_trials"
 
 log = logging.getLogger("lakeprep.trials.warehouse")
 
@@ -228,7 +233,8 @@ def _upsert(schema: str, table: str, key: str, columns: list[str]) -> str:
             f"ON CONFLICT ({key}) DO UPDATE SET {sets} WHERE {distinct}")
 
 
-def merge_run(engine: sa.Engine, md: MetaData, schema: str, run_id: str) -> dict[str, int]:
+def merge_run(engine: sa.Engine, md: MetaData, schema: str, run_id: str,
+              audit_schema: str | None = None) -> dict[str, int]:
     """Apply one run's staging rows in a single transaction; returns affected rows per step."""
     q = f'"{schema}"'
     counts: dict[str, int] = {}
@@ -262,7 +268,26 @@ def merge_run(engine: sa.Engine, md: MetaData, schema: str, run_id: str) -> dict
         for table in (*KEYS, "quarantine", "expectation_results"):
             conn.execute(sa.text(f"DELETE FROM {q}.{_staging(table)} WHERE run_id = :run_id"),
                          {"run_id": run_id})
+        if audit_schema:
+            audit.record(conn, audit_schema, run_id, JOB, _audit_changes(schema, counts))
     return counts
+
+
+def _audit_changes(schema: str, counts: dict[str, int]) -> list[tuple[str, str, int]]:
+    """merge_run's step names (<table>_upserted / _removed / _inserted) as audit entries."""
+    actions = {"upserted": "upsert", "removed": "delete", "inserted": "insert"}
+    out = []
+    for name, rows in counts.items():
+        table, _, verb = name.rpartition("_")
+        out.append((actions[verb], f"{schema}.{table}", rows))
+    return out
+
+
+def _ensure_audit_log(engine: sa.Engine, settings) -> None:
+    """The audit log lives with pipeline_runs in the serving schema (postgres.schema), shared by
+    both jobs; idempotent, and a no-op on a complete database."""
+    create_serving_schema(engine, settings.postgres.schema, settings.chunking.max_tokens,
+                          roles=settings.postgres.roles)
 
 
 def _ensure_expectation_staging(engine: sa.Engine, schema: str) -> None:
@@ -292,6 +317,7 @@ def load_postgres(result_or_silver_tables, target: PgTarget, engine: sa.Engine, 
     target = PgTarget(target.host, target.port, target.database, target.user, schema,
                       target.embedded, target.password)
     md = create_schema(engine, schema)
+    _ensure_audit_log(engine, settings)
     _ensure_expectation_staging(engine, schema)
     tables, quarantine, expectations = _split(result_or_silver_tables)
     where = f"{target.host}:{target.port}"
@@ -323,7 +349,9 @@ def load_postgres(result_or_silver_tables, target: PgTarget, engine: sa.Engine, 
         exp = spark.createDataFrame(rows, "table_name string, expectation string, action string, "
                                           "passed long, failed long")
         stage(exp, "expectation_results")
-    merged = call_with_retry(lambda: merge_run(engine, md, schema, run_id), retry, "the merge", where)
+    merged = call_with_retry(lambda: merge_run(engine, md, schema, run_id,
+                                               audit_schema=settings.postgres.schema),
+                             retry, "the merge", where)
     log.info("postgres (%s.%s): staged %s; merged %s", target.describe(), schema, staged, merged)
     return {"staged": staged, "merged": merged, "schema": schema}
 
@@ -343,6 +371,7 @@ def load_table(df: DataFrame, table: str, target: PgTarget, engine: sa.Engine, r
     target = PgTarget(target.host, target.port, target.database, target.user, schema,
                       target.embedded, target.password)
     md = create_schema(engine, schema)
+    _ensure_audit_log(engine, settings)
     key = LOOKUP_TABLES[table]
     cols = _columns(md, schema, table)
     # run_id is the staging tag: this run's id (the run that loads or changes the row).
@@ -368,6 +397,8 @@ def load_table(df: DataFrame, table: str, target: PgTarget, engine: sa.Engine, r
                 {"run_id": run_id}).rowcount
             conn.execute(sa.text(f"DELETE FROM {q}.{_staging(table)} WHERE run_id = :run_id"),
                          {"run_id": run_id})
+            audit.record(conn, settings.postgres.schema, run_id, JOB,
+                         [("upsert", f"{schema}.{table}", n)])
         return {"staged": out.count(), "upserted": n}
 
     counts = call_with_retry(merge, settings.postgres.retry, f"the merge ({table})", where)
