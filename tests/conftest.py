@@ -125,56 +125,12 @@ def pg_database(pg_server):
     return make
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_http(url: str, timeout: float = 30.0) -> None:
-    """Block until ``url`` answers 200 (a server started by a fixture is ready)."""
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not answer within {timeout} s")
-        time.sleep(0.2)
-
-
-def start_binary(names: tuple[str, ...], args: list[str], ready_url: str, log_path):
-    """Start the first of ``names`` found on PATH (Debian packages, installed by .ci/run) and
-    wait until ``ready_url`` answers; returns the Popen."""
-    import shutil
-    import subprocess
-
-    binary = next((shutil.which(n) for n in names if shutil.which(n)), None)
-    if binary is None:
-        raise RuntimeError(f"none of {names} is installed: `apt-get install prometheus "
-                           "prometheus-pushgateway` (.ci/run does)")
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([binary, *args], stdout=log, stderr=subprocess.STDOUT)
-    try:
-        wait_http(ready_url)
-    except BaseException:
-        proc.kill()
-        raise
-    return proc
-
-
 @pytest.fixture(scope="session")
 def pushgateway(tmp_path_factory):
     """A real Prometheus Pushgateway on a free loopback port; yields its base URL."""
-    port = _free_port()
+    from prom_helpers import free_port, start_binary
+
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     proc = start_binary(("prometheus-pushgateway", "pushgateway"),
                         [f"--web.listen-address=127.0.0.1:{port}"], f"{url}/-/ready",

@@ -1,18 +1,20 @@
 """Run metrics for Prometheus, pushed to a Pushgateway at the end of each run (both jobs).
 
-A batch job lives shorter than a scrape interval, so it pushes: one group per job
-(``job="lakeprep_<job>"``) that Prometheus scrapes from the Pushgateway (``honor_labels``). The
-alert rules in conf/prometheus/alerts.yml read these series:
+A batch job lives shorter than a scrape interval, so it pushes, into two groups per job that
+Prometheus scrapes from the Pushgateway (``honor_labels`` keeps their labels):
 
-- ``lakeprep_run_success`` 1/0 and ``lakeprep_run_last_timestamp_seconds``: every run;
-- ``lakeprep_run_last_success_timestamp_seconds``: successful runs only, and
-  ``lakeprep_run_last_failure_timestamp_seconds``: failed runs only. Pushes replace metric
-  families, not the group (POST), so a failed run leaves the last success time in place and the
-  "no successful run in N hours" alert keeps counting from it;
-- duration (whole run, per stage), rows in / out per table, rejected rows by reason, the reject
-  ratio, retries by kind (API, LLM).
+- ``{job="lakeprep_<job>"}``, replaced whole by every run (PUT): what the last run did.
+  ``lakeprep_run_success`` 1/0, ``lakeprep_run_last_timestamp_seconds``, duration (whole run and
+  per stage), rows in / out per table, rejected rows by unit and reason, the reject ratio and
+  retries by kind (API, LLM). Replacing the group means a reason or a table the last run did
+  not have is gone, and a failed run shows no stale row counts;
+- ``{job="lakeprep_<job>", record="last_outcome"}``, updated per metric (POST):
+  ``lakeprep_run_last_success_timestamp_seconds`` by successful runs only and
+  ``lakeprep_run_last_failure_timestamp_seconds`` by failed runs only, so a failed run leaves
+  the last success time in place and "no successful run for N hours" counts from it.
 
-Monitoring never fails a run: an unreachable Pushgateway is one warning line.
+The alert rules in conf/prometheus/alerts.yml read these series. Monitoring never fails a run:
+an unreachable Pushgateway is one warning line.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, Gauge
-from prometheus_client.exposition import pushadd_to_gateway
+from prometheus_client.exposition import push_to_gateway, pushadd_to_gateway
 
 from lakeprep.config import MonitoringSettings
 
@@ -52,52 +54,55 @@ def group_job(job: str) -> str:
     return f"lakeprep_{job}"
 
 
+OUTCOME_GROUP = {"record": "last_outcome"}
+
+
+def _gauge(reg: CollectorRegistry, name: str, doc: str, value: float | None) -> None:
+    if value is not None:
+        Gauge(name, doc, registry=reg).set(value)
+
+
 def build_registry(m: RunMetrics) -> CollectorRegistry:
-    """The metrics of one run, in their own registry (never the process-global one: a push
-    must carry exactly this run's families)."""
+    """What the run did (the group every run replaces), in its own registry: never the
+    process-global one, a push must carry exactly this run's families."""
     reg = CollectorRegistry()
+    _gauge(reg, "lakeprep_run_success", "1 if the last run succeeded, 0 if it failed",
+           1 if m.succeeded else 0)
+    _gauge(reg, "lakeprep_run_last_timestamp_seconds", "End of the last run (Unix time)",
+           m.finished_at)
+    _gauge(reg, "lakeprep_run_duration_seconds", "Wall time of the last run", m.duration_s)
+    _gauge(reg, "lakeprep_rows_in", "Records the last run read", m.rows_in)
+    _gauge(reg, "lakeprep_reject_ratio", "Rejected / processed records of the last run",
+           m.reject_ratio)
+    labelled = (
+        ("lakeprep_stage_duration_seconds", "Wall time per stage of the last run", ["stage"],
+         [((stage,), v) for stage, v in m.stage_seconds.items()]),
+        ("lakeprep_rows_out", "Rows the last run wrote, per table", ["table"],
+         [((table,), v) for table, v in m.rows_out.items()]),
+        ("lakeprep_rejected_rows", "Records the last run rejected, per unit and reason",
+         ["unit", "reason"],
+         [((unit, reason), v) for unit, reasons in m.rejected.items()
+          for reason, v in reasons.items()]),
+        ("lakeprep_retries", "Retries of remote calls in the last run, per kind", ["kind"],
+         [((kind,), v) for kind, v in m.retries.items()]),
+    )
+    for name, doc, labels, samples in labelled:
+        if samples:
+            g = Gauge(name, doc, labels, registry=reg)
+            for values, v in samples:
+                g.labels(*values).set(v)
+    return reg
 
-    def gauge(name: str, doc: str, value: float | None, **labels: str) -> None:
-        if value is None:
-            return
-        g = Gauge(name, doc, list(labels), registry=reg)
-        (g.labels(**labels) if labels else g).set(value)
 
-    gauge("lakeprep_run_success", "1 if the last run succeeded, 0 if it failed",
-          1 if m.succeeded else 0)
-    gauge("lakeprep_run_last_timestamp_seconds", "End of the last run (Unix time)", m.finished_at)
+def outcome_registry(m: RunMetrics) -> CollectorRegistry:
+    """The one timestamp this run updates in the ``last_outcome`` group."""
+    reg = CollectorRegistry()
     if m.succeeded:
-        gauge("lakeprep_run_last_success_timestamp_seconds",
-              "End of the last successful run (Unix time)", m.finished_at)
+        _gauge(reg, "lakeprep_run_last_success_timestamp_seconds",
+               "End of the last successful run (Unix time)", m.finished_at)
     else:
-        gauge("lakeprep_run_last_failure_timestamp_seconds",
-              "End of the last failed run (Unix time)", m.finished_at)
-    gauge("lakeprep_run_duration_seconds", "Wall time of the last run", m.duration_s)
-    if m.stage_seconds:
-        st = Gauge("lakeprep_stage_duration_seconds", "Wall time per stage of the last run",
-                   ["stage"], registry=reg)
-        for stage, seconds in m.stage_seconds.items():
-            st.labels(stage=stage).set(seconds)
-    gauge("lakeprep_rows_in", "Records the last run read", m.rows_in)
-    if m.rows_out:
-        out = Gauge("lakeprep_rows_out", "Rows the last run wrote, per table", ["table"],
-                    registry=reg)
-        for table, rows in m.rows_out.items():
-            out.labels(table=table).set(rows)
-    if m.succeeded:
-        # Always pushed on success (possibly empty): a reason that vanished must vanish here too.
-        rej = Gauge("lakeprep_rejected_rows", "Records the last run rejected, per unit and reason",
-                    ["unit", "reason"], registry=reg)
-        for unit, reasons in m.rejected.items():
-            for reason, rows in reasons.items():
-                rej.labels(unit=unit, reason=reason).set(rows)
-    gauge("lakeprep_reject_ratio", "Rejected / processed records of the last run",
-          m.reject_ratio)
-    if m.retries:
-        rt = Gauge("lakeprep_retries", "Retries of remote calls in the last run, per kind",
-                   ["kind"], registry=reg)
-        for kind, n in m.retries.items():
-            rt.labels(kind=kind).set(n)
+        _gauge(reg, "lakeprep_run_last_failure_timestamp_seconds",
+               "End of the last failed run (Unix time)", m.finished_at)
     return reg
 
 
@@ -111,8 +116,10 @@ def push(settings: MonitoringSettings, m: RunMetrics, env=os.environ) -> bool:
     if not url:
         return False
     try:
-        pushadd_to_gateway(url, job=group_job(m.job), registry=build_registry(m),
-                           timeout=settings.timeout_s)
+        push_to_gateway(url, job=group_job(m.job), registry=build_registry(m),
+                        timeout=settings.timeout_s)
+        pushadd_to_gateway(url, job=group_job(m.job), registry=outcome_registry(m),
+                           grouping_key=OUTCOME_GROUP, timeout=settings.timeout_s)
     except Exception as exc:  # any transport error: the data run's outcome must not change
         log.warning("metrics: push to %s failed (%s: %s); the run's outcome is unaffected", url,
                     type(exc).__name__, exc)

@@ -24,6 +24,8 @@ import yaml
 
 from lakeprep.trials.replay import ReplayServer
 
+from prom_helpers import metric, pushed_metrics
+
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "ctgov"
 STUDIES = json.loads((FIXTURES / "studies.json").read_text())
@@ -73,12 +75,14 @@ def pg(pg_database):
     return pg_database("ctgov_e2e")
 
 
-def submit(config: Path, lake: Path, pg, server, *args: str) -> subprocess.CompletedProcess:
+def submit(config: Path, lake: Path, pg, server, *args: str,
+           pushgateway: str = "") -> subprocess.CompletedProcess:
     # No LLM key from the developer's shell: this test exercises the offline standardizer.
     env = {**{k: v for k, v in os.environ.items()
-              if k not in ("LAKEPREP_LLM_API_KEY", "OPENAI_API_KEY")}, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
+              if k not in ("LAKEPREP_LLM_API_KEY", "OPENAI_API_KEY")},
+           "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
-           "PYSPARK_DRIVER_PYTHON": sys.executable}
+           "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
     cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
            "--driver-memory", "2g", "--driver-java-options",
            f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
@@ -107,23 +111,26 @@ def studies_schema(conn) -> str:
 
 
 @pytest.fixture(scope="module")
-def interrupted(config, tmp_path_factory, pg, server):
+def interrupted(config, tmp_path_factory, pg, server, pushgateway):
     """Run 1: the API fails for good from page 3 on."""
     lake = tmp_path_factory.mktemp("lake") / "lake"
     server.set_faults(["500:from_page=3,times=-1"])
     try:
-        return {"lake": lake, "proc": submit(config, lake, pg, server)}
+        proc = submit(config, lake, pg, server, pushgateway=pushgateway)
+        return {"lake": lake, "proc": proc, "metrics": pushed_metrics(pushgateway)}
     finally:
         server.set_faults([])
 
 
 @pytest.fixture(scope="module")
-def runs(interrupted, config, pg, server):
+def runs(interrupted, config, pg, server, pushgateway):
     lake = interrupted["lake"]
-    out: dict = {"lake": lake, "interrupted": interrupted["proc"]}
+    out: dict = {"lake": lake, "interrupted": interrupted["proc"],
+                 "interrupted_metrics": interrupted["metrics"]}
     server.state.requests.clear()
     # 2. resumed
-    resumed = submit(config, lake, pg, server)
+    resumed = submit(config, lake, pg, server, pushgateway=pushgateway)
+    out["resumed_metrics"] = pushed_metrics(pushgateway)
     out["resumed_requests"] = server.requests("studies")
     out["resumed"] = report_of(resumed)
     out["resumed_stdout"] = resumed.stdout + resumed.stderr
@@ -284,3 +291,47 @@ def test_default_run_is_incremental_from_the_last_success(runs):
 
 def test_password_never_printed(runs):
     assert SECRET not in runs["resumed_stdout"] and SECRET not in runs["default_output"]
+
+
+def _metric(metrics: dict, name: str, **labels) -> float | None:
+    return metric(metrics, "clinical_trials", name, **labels)
+
+
+def test_failed_and_successful_runs_push_their_metrics(runs):
+    failed, ok = runs["interrupted_metrics"], runs["resumed_metrics"]
+    assert _metric(failed, "lakeprep_run_success") == 0
+    assert _metric(failed, "lakeprep_run_last_failure_timestamp_seconds",
+                   record="last_outcome") > 0
+    # The interrupted run retried the failing page before giving up.
+    assert _metric(failed, "lakeprep_retries", kind="ctgov_api") >= 1
+    assert _metric(ok, "lakeprep_run_success") == 1
+    # A success updates the last success time only: the failure time stays.
+    assert (_metric(ok, "lakeprep_run_last_failure_timestamp_seconds", record="last_outcome")
+            == _metric(failed, "lakeprep_run_last_failure_timestamp_seconds",
+                       record="last_outcome"))
+    [(studies,)] = query(runs["conn"], f"SELECT count(*) FROM {runs['schema']}.studies")
+    assert _metric(ok, "lakeprep_rows_out", table="postgres.studies") == studies
+    assert _metric(ok, "lakeprep_rows_in") == runs["resumed"]["bronze"]["records"]
+
+
+def test_lineage_and_audit_of_the_trials_runs(runs, server):
+    conn, resumed = runs["conn"], runs["resumed"]
+    rows = query(conn, "SELECT direction, namespace, name, version, row_count FROM lineage "
+                       "WHERE run_id = %s AND job = 'clinical_trials'", resumed["run_id"])
+    [(_, namespace, name, version, staged)] = [r for r in rows if r[0] == "input"]
+    assert server.base_url.startswith(namespace) and name.startswith("/api/v2/studies?")
+    assert resumed["api"]["data_timestamp"] in version
+    assert staged == resumed["staging"]["studies_staged"]
+    outputs = {r[2]: r for r in rows if r[0] == "output"}
+    bronze = str(runs["lake"] / "bronze" / "ctgov_studies")
+    assert bronze in outputs and outputs[bronze][3] is not None
+    [(studies,)] = query(conn, f"SELECT count(*) FROM {runs['schema']}.studies")
+    assert outputs[f"{runs['schema']}.studies"][4] == studies
+    # Audit: the resumed run inserted every study; the --since run changed exactly the three
+    # amended ones (and audited nothing it did not change).
+    audit = dict(((run, table, action), n) for run, table, action, n in query(
+        conn, "SELECT run_id, table_name, action, rows FROM audit_log WHERE job = "
+              "'clinical_trials'"))
+    assert audit[(resumed["run_id"], f"{runs['schema']}.studies", "upsert")] == studies
+    assert audit[(runs["since"]["run_id"], f"{runs['schema']}.studies", "upsert")] == 3
+    assert "## Lineage" in runs["resumed_stdout"]

@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 
 from lakeprep.config import load_settings
+from prom_helpers import metric, pushed_metrics
 from lakeprep.text.chunk_rules import non_alnum_ratio
 from lakeprep.text.chunking import count_tokens, get_encoding
 
@@ -57,18 +58,6 @@ def snapshot(conn) -> dict[str, list[tuple]]:
             cur.execute(f"SELECT * FROM {table} ORDER BY {key}")
             out[table] = cur.fetchall()
         return out
-
-
-def pushed_metrics(pushgateway: str) -> dict[tuple, float]:
-    """(name, sorted labels) -> value of every sample the Pushgateway holds."""
-    import urllib.request
-
-    from prometheus_client.parser import text_string_to_metric_families
-
-    with urllib.request.urlopen(f"{pushgateway}/metrics", timeout=10) as resp:
-        text = resp.read().decode()
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 @pytest.fixture(scope="module")
@@ -302,8 +291,7 @@ def _runs_in_order(conn) -> list[str]:
 
 
 def _metric(metrics: dict, name: str, **labels) -> float | None:
-    want = {"job": "lakeprep_text_pipeline", "instance": "", **labels}
-    return metrics.get((name, tuple(sorted(want.items()))))
+    return metric(metrics, "text_pipeline", name, **labels)
 
 
 def test_run_metrics_reach_the_pushgateway(runs):
@@ -325,8 +313,8 @@ def test_run_metrics_reach_the_pushgateway(runs):
     # The second (incremental, nothing new) run pushed too: a later success time.
     later = runs["metrics_after_second"]
     assert _metric(later, "lakeprep_run_success") == 1
-    assert (_metric(later, "lakeprep_run_last_success_timestamp_seconds")
-            > _metric(m, "lakeprep_run_last_success_timestamp_seconds"))
+    assert (_metric(later, "lakeprep_run_last_success_timestamp_seconds", record="last_outcome")
+            > _metric(m, "lakeprep_run_last_success_timestamp_seconds", record="last_outcome"))
 
 
 def test_lineage_table_records_inputs_outputs_and_versions(runs, corpus):

@@ -165,7 +165,8 @@ def run_clinical_trials(spark: SparkSession, settings: Settings, *, api_base_url
         monitoring.push(settings.monitoring, monitoring.RunMetrics(
             JOB_NAME, run_id, False,
             round((datetime.now(timezone.utc) - started).total_seconds(), 1), dict(timings),
-            retries=_retries(report)))
+            # From the client: a failed stage never wrote its report section.
+            retries={"ctgov_api": client.retries}))
         raise
     finally:
         from lakeprep.trials.silver import WorkDir
