@@ -31,6 +31,7 @@ help:
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
 	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
+	@echo "make lint    ruff + mypy (ruff.toml, mypy.ini), as tests/static/test_lint.py and CI run them"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -141,6 +142,12 @@ tf-fmt: $(TOFU)
 # artifacts bucket: make stage-emr ARTIFACTS=s3://BUCKET/lakeprep (terraform output artifacts_uri).
 stage-emr: package
 	bash terraform/scripts/stage_artifacts.sh $(ARTIFACTS)
+
+# Lint and type checks; both are pinned in requirements.txt, so they come with the venv.
+.PHONY: lint
+lint: $(VENV)/.installed
+	$(VPY) -m ruff check .
+	$(VPY) -m mypy --config-file mypy.ini
 
 db-stop: | $(VENV)/.installed
 	$(VPY) -m lakeprep.db.embedded stop --data-dir .local/postgres --port 54329

@@ -76,7 +76,8 @@ def pg(pg_database):
 def submit(config: Path, lake: Path, pg, server, *args: str) -> subprocess.CompletedProcess:
     # No LLM key from the developer's shell: this test exercises the offline standardizer.
     env = {**{k: v for k, v in os.environ.items()
-              if k not in ("LAKEPREP_LLM_API_KEY", "OPENAI_API_KEY")}, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
+              if k not in ("LAKEPREP_LLM_API_KEY", "OPENAI_API_KEY")},
+           "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable}
     cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
