@@ -19,13 +19,14 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help dbt-venv bench bench-venv run-trials
+.PHONY: setup run test mock-data package db-stop clean help dbt-venv airflow-venv bench bench-venv run-trials
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
 	@echo "make test    set up and run the tests"
 	@echo "make setup   venv + package + JVM jars only"
 	@echo "make dbt-venv dbt-core + dbt-postgres in .cache/dbt-venv (part of setup)"
+	@echo "make airflow-venv Airflow 3.3 + amazon provider in .cache/airflow-venv (part of setup)"
 	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
 	@echo "make tf-fmt  build OpenTofu once (~9 min) and check terraform/ formatting"
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
@@ -56,7 +57,19 @@ $(DBT_VENV)/.installed: dbt/requirements.txt
 
 dbt-venv: $(DBT_VENV)/.installed
 
-setup: $(VENV)/.installed dbt-venv
+# Airflow (jobs/airflow/dags; tests/static/test_airflow_dags.py loads the DAGs with it) in its own
+# venv: its pins conflict with the Spark stack. Installed from a full lock file (Airflow's
+# constraints files are on GitHub, not a package index); about a minute with a warm pip cache.
+AIRFLOW_VENV := .cache/airflow-venv
+
+$(AIRFLOW_VENV)/.installed: jobs/airflow/requirements.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r jobs/airflow/requirements.txt
+	touch $@
+
+airflow-venv: $(AIRFLOW_VENV)/.installed
+
+setup: $(VENV)/.installed dbt-venv airflow-venv
 	bash scripts/setup_jars.sh $(VENV)
 
 $(MOCK_DIR)/manifest.json: scripts/generate_mock_data.py | $(VENV)/.installed
