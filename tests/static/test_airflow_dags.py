@@ -30,6 +30,8 @@ DAG_IDS = {"lakeprep_text_pipeline": "text_pipeline", "lakeprep_clinical_trials"
 JOB_FILES = {"text_pipeline": ROOT / "jobs" / "text_pipeline.py",
              "clinical_trials": ROOT / "jobs" / "clinical_trials.py"}
 
+# An ARN only (the step carries no credential); made-up account number.
+DB_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakeprep-AbCdEf"
 # Variable values the templates are rendered with (what `airflow variables set` would hold).
 VARIABLES = {
     "lakeprep_input": "s3a://bucket/raw in/",
@@ -37,7 +39,7 @@ VARIABLES = {
     "lakeprep_emr": {
         "cluster_id": "j-ABC123", "artifacts_uri": "s3://artifacts/lakeprep",
         "input_uri": "s3://raw/corpus", "lake_uri": "s3://lake/lake", "db_host": "db.internal",
-        "db_secret_arn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:lakeprep-AbCdEf",
+        "db_secret_arn": DB_ARN,
         "region": "eu-west-1", "jars": "s3://artifacts/lakeprep/jars/a.jar",
     },
 }
