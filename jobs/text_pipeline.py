@@ -50,12 +50,12 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         from lakeprep.config import load_settings
-        from lakeprep.spark import build_session
-        from lakeprep.text.pipeline import run_text_pipeline
-        from lakeprep.text.report import render_markdown
         from lakeprep.db.load import RunInProgress
         from lakeprep.db.retry import PostgresUnavailable
+        from lakeprep.spark import build_session
         from lakeprep.text.incremental import MassDeletion
+        from lakeprep.text.pipeline import run_text_pipeline
+        from lakeprep.text.report import render_markdown
     except ImportError as exc:
         print(f"error: the lakeprep package is not importable ({exc}); run `make setup` or "
               "`pip install -e .`, or ship it with --py-files", file=sys.stderr)

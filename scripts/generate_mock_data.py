@@ -236,8 +236,8 @@ def gen_phone(rng: Random) -> str:
 
 
 def gen_email(rng: Random) -> str:
-    f, l, d = rng.choice(FIRST), rng.choice(LAST), rng.choice(DOMAINS)
-    return rng.choice([f"{f}.{l}@{d}", f"{f}{l[0]}@{d}", f"{f}_{l}{rng.randrange(10, 99)}@{d}",
+    f, last, d = rng.choice(FIRST), rng.choice(LAST), rng.choice(DOMAINS)
+    return rng.choice([f"{f}.{last}@{d}", f"{f}{last[0]}@{d}", f"{f}_{last}{rng.randrange(10, 99)}@{d}",
                        f"support+{rng.choice(['billing', 'orders', 'help'])}@{d}"])
 
 
@@ -683,7 +683,7 @@ def write_jsonl(c: Corpus, rng: Random, n: int) -> None:
     path = c.out / JSONL_PATH
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(line + "\n" for _, _, line, _ in lines), encoding="utf-8")
-    for lineno, (rid, cat, _, e) in enumerate(lines, start=1):
+    for lineno, (rid, _cat, _, e) in enumerate(lines, start=1):
         key = f"{JSONL_PATH}#{rid}" if rid else f"{JSONL_PATH}#line:{lineno}"
         e.update(path=JSONL_PATH, record_id=rid, line=lineno)
         c.docs[key] = e

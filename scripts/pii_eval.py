@@ -20,7 +20,13 @@ import sys
 from pathlib import Path
 
 from lakeprep.text import pii
-from lakeprep.text.pii_eval import evaluate, generate_examples, measure_throughput, render_markdown, sample_text
+from lakeprep.text.pii_eval import (
+    evaluate,
+    generate_examples,
+    measure_throughput,
+    render_markdown,
+    sample_text,
+)
 
 DEFAULT_CORPUS = Path("/tmp/corpora/dev")
 BEGIN, END = "<!-- pii_eval:begin -->", "<!-- pii_eval:end -->"

@@ -16,9 +16,9 @@ event logs and printed by ``spark.sparkContext.getConf().getAll()``; the environ
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from lakeprep.config import S3Settings
 

@@ -10,8 +10,8 @@ import copy
 
 import pytest
 import sqlalchemy as sa
-
 from ctgov_bronze import bronze_df, edge_cases, fixture_studies, silver_work
+
 from lakeprep.db.connection import PgTarget
 from lakeprep.trials.layout import TrialsLayout
 from lakeprep.trials.silver import build_silver, write_silver
@@ -149,7 +149,8 @@ def test_changed_study_replaces_its_children(first_load, spark, settings, target
                and s["protocolSection"]["identificationModule"].get("nctId", "").startswith("NCT0"))
     before = scalar(engine, "SELECT count(*) FROM ctgov.conditions WHERE nct_id = :n", n=nct)
     assert before >= 2
-    changed = copy.deepcopy(next(s for s in studies if s["protocolSection"]["identificationModule"].get("nctId") == nct))
+    changed = copy.deepcopy(next(s for s in studies
+                                 if s["protocolSection"]["identificationModule"].get("nctId") == nct))
     changed["protocolSection"]["conditionsModule"]["conditions"] = ["Brand New Condition"]
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2025-06-20"
     new = build_silver(spark, bronze_df(spark, [changed], run_id="run-3"), settings, "run-3", work_dir=silver_work())

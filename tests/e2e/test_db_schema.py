@@ -1,5 +1,4 @@
 """PostgreSQL schema management against a real server: creation, additive upgrade, constraints."""
-import psycopg2
 import pytest
 import sqlalchemy as sa
 
@@ -71,8 +70,13 @@ def test_constraints_reject_inconsistent_rows(engine):
 
 
 def test_run_lock_serializes_runs_and_killed_runs_are_closed_as_abandoned(engine):
-    from lakeprep.db.load import (RunInProgress, abandon_stale_runs, acquire_run_lock,
-                                  release_run_lock, start_run)
+    from lakeprep.db.load import (
+        RunInProgress,
+        abandon_stale_runs,
+        acquire_run_lock,
+        release_run_lock,
+        start_run,
+    )
 
     eng, schema = engine
     md = create_schema(eng, schema, 512)

@@ -3,10 +3,10 @@ makes, tried by LOGIN users that are members of them, and the whole pipeline run
 from __future__ import annotations
 
 import logging
-from contextlib import closing
 import os
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 
 import psycopg2

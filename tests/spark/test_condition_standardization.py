@@ -7,9 +7,9 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from ctgov_bronze import bronze_df, fixture_studies, silver_work
 from pyspark.sql import functions as F
 
-from ctgov_bronze import bronze_df, fixture_studies, silver_work
 from lakeprep.trials import standardize as S
 from lakeprep.trials.chat_server import ChatServer
 from lakeprep.trials.layout import TrialsLayout

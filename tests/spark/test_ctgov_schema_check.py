@@ -5,6 +5,7 @@ import copy
 import json
 
 from ctgov_bronze import FIXTURES, bronze_df, fixture_studies
+
 from lakeprep.trials.schema_check import check_fields, metadata_paths, study_paths
 
 METADATA = json.loads((FIXTURES / "metadata.json").read_text(encoding="utf-8"))

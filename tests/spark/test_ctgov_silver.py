@@ -10,10 +10,16 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from ctgov_bronze import (
+    BRONZE_SCHEMA,
+    bronze_df,
+    bronze_row,
+    edge_cases,
+    fixture_studies,
+    silver_work,
+)
 from pyspark.sql import functions as F
 
-from ctgov_bronze import (BRONZE_SCHEMA, bronze_df, bronze_row, edge_cases, fixture_studies,
-                          silver_work)
 from lakeprep.trials import cleaning as C
 from lakeprep.trials.expectations import EXPECTATION_NAMES, ExpectationFailed
 from lakeprep.trials.layout import TrialsLayout
@@ -106,7 +112,8 @@ def test_expectation_counts_are_recorded(result):
 
 def test_warn_keeps_the_row_and_counts_it(spark, settings):
     bad = study(case("unknown_status"))
-    res = build_silver(spark, bronze_df(spark, [bad]), with_actions(settings, known_overall_status="warn"), "r", work_dir=silver_work())
+    res = build_silver(spark, bronze_df(spark, [bad]), with_actions(settings, known_overall_status="warn"),
+                       "r", work_dir=silver_work())
     assert ids(res.tables["studies"]) == {case("unknown_status")}
     assert res.quarantine.count() == 0
     (e,) = [e for e in res.expectations if e["name"] == "known_overall_status"]
@@ -253,7 +260,8 @@ def test_write_silver_replaces_children_of_a_changed_study_and_reruns_change_not
     changed = copy.deepcopy(base)
     changed["protocolSection"]["conditionsModule"]["conditions"] = ["Asthma"]
     changed["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2025-07-01"
-    second = build_silver(spark, bronze_df(spark, [changed], run_id="run-2"), settings.trials, "run-2", work_dir=silver_work())
+    second = build_silver(spark, bronze_df(spark, [changed], run_id="run-2"), settings.trials, "run-2",
+                          work_dir=silver_work())
     write_silver(spark, second, layout)
     nct = base["protocolSection"]["identificationModule"]["nctId"]
     after = conditions()

@@ -45,7 +45,8 @@ def test_profile_reads_the_connection_from_the_environment():
 
 
 def test_dbt_pins_are_exact_and_no_packages_are_used():
-    pins = [l for l in (DBT / "requirements.txt").read_text().splitlines() if l and not l.startswith("#")]
+    pins = [line for line in (DBT / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")]
     assert pins and all(re.fullmatch(r"[a-z-]+==[0-9.]+", p) for p in pins)
     assert not (DBT / "packages.yml").exists() and not (DBT / "dependencies.yml").exists()
     every_model_has_a_test = yaml.safe_load((DBT / "models" / "marts" / "_marts.yml").read_text())

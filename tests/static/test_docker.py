@@ -510,7 +510,8 @@ def test_checksums_match_the_jars_make_setup_resolved():
                     "(`make test` does) before this test")
     entries, _ = checksum_entries(JARS_SHA256.read_text())
     local = {p.name: p for p in cache.glob("*.jar")}
-    assert set(entries) == set(local), f"only listed: {set(entries) - set(local)}, only resolved: {set(local) - set(entries)}"
+    assert set(entries) == set(local), \
+        f"only listed: {set(entries) - set(local)}, only resolved: {set(local) - set(entries)}"
     for name, path in local.items():
         h = hashlib.sha256()
         with path.open("rb") as fh:
@@ -550,8 +551,9 @@ MUTATIONS = [
      _text_mutation("dockerfile", "grep -v -E '^(pyspark|", "grep -v -E '^(")),
     (check_offline_tokenizer_verified, ("dockerfile",), _text_mutation("dockerfile", "RUN --network=none ", "RUN ")),
     (check_jar_checksums, ("pom", "checksums", "dockerfile"),
-     lambda f: {**f, "checksums": "\n".join(line for line in f["checksums"].splitlines()
-                                            if not line.endswith("  postgresql-" + dict(pom_artifacts(f["pom"]))["postgresql"] + ".jar"))}),
+     lambda f: {**f, "checksums": "\n".join(
+         line for line in f["checksums"].splitlines()
+         if not line.endswith("  postgresql-" + dict(pom_artifacts(f["pom"]))["postgresql"] + ".jar"))}),
     (check_jar_checksums, ("pom", "checksums", "dockerfile"),
      _text_mutation("pom", "<postgresql.version>", "<postgresql.version>1")),
     (check_compose_images_pinned, ("compose",),
@@ -567,13 +569,15 @@ MUTATIONS = [
     (check_compose_secrets, ("compose",),
      _compose_mutation(lambda s: s["postgres"]["environment"].update(POSTGRES_PASSWORD="hunter2"))),
     (check_compose_secrets, ("compose",),
-     _compose_mutation(lambda s: s["submit"]["environment"].update(AWS_SECRET_ACCESS_KEY="${S3_SECRET_KEY:-minio123}"))),
+     _compose_mutation(lambda s: s["submit"]["environment"].update(
+         AWS_SECRET_ACCESS_KEY="${S3_SECRET_KEY:-minio123}"))),
     (check_env_example, ("compose", "env_example"),
      _compose_mutation(lambda s: s["submit"]["environment"].update(EXTRA="${NEW_UNDOCUMENTED_VAR}"))),
     (check_env_example, ("compose", "env_example"),
      _text_mutation("env_example", "\nPGPASSWORD=", "\n# PGPASSWORD=")),
     (check_submit_command, ("compose",),
-     _compose_mutation(lambda s: s["submit"].update(command=[c.replace("docker.yaml", "nope.yaml") for c in s["submit"]["command"]]))),
+     _compose_mutation(lambda s: s["submit"].update(
+         command=[c.replace("docker.yaml", "nope.yaml") for c in s["submit"]["command"]]))),
     (check_s3_wiring, ("compose", "docker_conf"),
      _compose_mutation(lambda s: s["spark-worker"].update(environment={}))),
     (check_s3_wiring, ("compose", "docker_conf"),

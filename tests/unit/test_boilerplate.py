@@ -6,8 +6,15 @@ import yaml
 
 from lakeprep.config import ConfigError, load_settings
 from lakeprep.text.boilerplate import (
-    COOKIE_NOTICE, JAVASCRIPT_NOTICE, MAIL_HEADER, MAIL_QUOTE_ATTRIBUTION, MAIL_SIGNATURE,
-    NAVIGATION, POLICY_FOOTER, remove_boilerplate, split_mail_header,
+    COOKIE_NOTICE,
+    JAVASCRIPT_NOTICE,
+    MAIL_HEADER,
+    MAIL_QUOTE_ATTRIBUTION,
+    MAIL_SIGNATURE,
+    NAVIGATION,
+    POLICY_FOOTER,
+    remove_boilerplate,
+    split_mail_header,
 )
 from lakeprep.text.clean import clean_text
 

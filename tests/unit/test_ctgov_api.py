@@ -17,8 +17,15 @@ import pytest
 import requests
 
 from lakeprep.config import load_settings
-from lakeprep.trials.api import (ApiError, CtgovClient, RateLimiter, backoff_delay,
-                                 incremental_filter, parse_retry_after, studies_params)
+from lakeprep.trials.api import (
+    ApiError,
+    CtgovClient,
+    RateLimiter,
+    backoff_delay,
+    incremental_filter,
+    parse_retry_after,
+    studies_params,
+)
 from lakeprep.trials.replay import ReplayServer
 
 API = load_settings().trials.api

@@ -49,7 +49,7 @@ def test_bytes_like_inputs_are_accepted():
 # --- byte-order marks -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("data, encoding", [
-    (b"\xef\xbb\xbf" + "hello wörld".encode("utf-8"), "utf-8-sig"),
+    (b"\xef\xbb\xbf" + "hello wörld".encode(), "utf-8-sig"),
     (b"\xff\xfe" + "hello wörld".encode("utf-16-le"), "utf-16-le"),
     (b"\xfe\xff" + "hello wörld".encode("utf-16-be"), "utf-16-be"),
     (b"\xff\xfe\x00\x00" + "hello wörld".encode("utf-32-le"), "utf-32-le"),
@@ -178,7 +178,7 @@ def test_valid_utf8_wins_over_the_detector_even_when_short(text):
 
 def test_damaged_utf8_keeps_its_good_characters():
     # Truncated in the middle of the last character: the accents before it must survive.
-    data = "Le café était délicieux, très".encode("utf-8") + "é".encode("utf-8")[:1]
+    data = "Le café était délicieux, très".encode() + "é".encode()[:1]
     assert accepted(data) == ("Le café était délicieux, très\ufffd", "utf-8")
 
 

@@ -5,7 +5,6 @@ import random
 import subprocess
 import sys
 import textwrap
-
 from pathlib import Path
 
 import numpy as np

@@ -145,7 +145,8 @@ def test_every_manifest_file_exists_with_recorded_hash(corpus):
 def test_every_category_is_present_in_small_corpus(corpus):
     _, manifest = corpus
     cats = manifest["totals"]["by_category"]
-    for name in list(gen.TEXT_CATEGORIES) + ["encoding_latin1", "encoding_cp1252", "encoding_utf16_bom", "encoding_utf8_bom",
+    for name in list(gen.TEXT_CATEGORIES) + ["encoding_latin1", "encoding_cp1252", "encoding_utf16_bom",
+                                             "encoding_utf8_bom",
                                              "encoding_shift_jis", "invalid_utf8", "binary_png", "binary_nul", "empty",
                                              "whitespace_only", "control_chars", "duplicate", "malformed_json",
                                              "text_null", "text_missing"]:
@@ -176,7 +177,8 @@ def test_planted_values_appear_in_their_documents(corpus):
     records = record_texts(out, manifest)
     planted = 0
     for key, entry in manifest["documents"].items():
-        values = [v for vs in entry["pii"].values() for v in vs] + [v for vs in entry["lookalikes"].values() for v in vs]
+        values = [v for vs in entry["pii"].values() for v in vs] \
+            + [v for vs in entry["lookalikes"].values() for v in vs]
         if not values:
             continue
         text = document_text(out, entry, records)
@@ -288,7 +290,8 @@ def test_cli_help_and_refuses_foreign_directory(tmp_path):
     foreign = tmp_path / "precious"
     foreign.mkdir()
     (foreign / "keep.txt").write_text("do not delete")
-    run = subprocess.run([sys.executable, str(SCRIPT), "--out", str(foreign), "--docs", "150"], capture_output=True, text=True)
+    run = subprocess.run([sys.executable, str(SCRIPT), "--out", str(foreign), "--docs", "150"],
+                         capture_output=True, text=True)
     assert run.returncode != 0
     assert (foreign / "keep.txt").read_text() == "do not delete"
     too_small = subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path / "x"), "--docs", "10"],

@@ -10,8 +10,14 @@ import yaml
 from lakeprep.config import ConfigError, LanguageSettings, load_settings
 from lakeprep.text import language
 from lakeprep.text.language import (
-    REASON_LANGUAGE_NOT_ALLOWED, LanguageResult, detect_language, is_allowed,
-    language_reject_reason, normalize_code, sample_text, sanitize_for_cld2,
+    REASON_LANGUAGE_NOT_ALLOWED,
+    LanguageResult,
+    detect_language,
+    is_allowed,
+    language_reject_reason,
+    normalize_code,
+    sample_text,
+    sanitize_for_cld2,
 )
 
 CONF = Path(__file__).resolve().parents[2] / "conf"

@@ -34,7 +34,7 @@ By evening her report was ready: the bridge would hold light traffic, but the he
 The baker on the main square kept his ovens burning all night so that the volunteers filling sandbags would have fresh bread at dawn.
 Children carried thermos flasks of tea along the levee, and an old fisherman lent his boat to ferry a family stranded on their roof.
 When the crest finally passed three days later, the mayor thanked everyone at a crowded meeting in the school gymnasium.
-"""
+"""  # noqa: E501 (prose lines of natural length)
 PROSE_LINES = [ln for ln in PROSE.split("\n") if ln]
 # The prose pasted three times on one line: repeated n-grams, but no repeated line or paragraph.
 REPEATED = " ".join([" ".join(PROSE_LINES)] * 3)

@@ -9,8 +9,12 @@ import pytest
 import sqlalchemy as sa
 
 from lakeprep.config import RetrySettings
-from lakeprep.db.retry import (PostgresUnavailable, backoff_delays, call_with_retry,
-                               is_connection_error)
+from lakeprep.db.retry import (
+    PostgresUnavailable,
+    backoff_delays,
+    call_with_retry,
+    is_connection_error,
+)
 
 SETTINGS = RetrySettings(attempts=5, base_seconds=1.0, max_seconds=30.0)
 

@@ -16,8 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lakeprep.config import Settings
-from lakeprep.text import boilerplate, chunking, clean, decode, language, pii, quality
-from lakeprep.text import transforms
+from lakeprep.text import boilerplate, chunking, clean, decode, language, pii, quality, transforms
 
 # (module, function name, stage label): the functions process_document/chunk_document call
 # through their module, so wrapping the module attribute times every call.

@@ -20,9 +20,9 @@ import re
 import subprocess
 import sys
 import zipfile
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 log = logging.getLogger("lakeprep.bench")
 

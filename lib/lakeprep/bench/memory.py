@@ -81,7 +81,7 @@ class PeakMemory:
             self.sample()
             time.sleep(self.interval)
 
-    def __enter__(self) -> "PeakMemory":
+    def __enter__(self) -> PeakMemory:
         self._thread.start()
         return self
 

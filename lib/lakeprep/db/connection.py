@@ -13,9 +13,9 @@ The password is never in a URL, a repr or a log line.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL

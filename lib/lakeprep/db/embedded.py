@@ -29,8 +29,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple, Optional
+from typing import NamedTuple
 
 import psycopg2
 from psycopg2 import sql
@@ -63,7 +64,7 @@ class EmbeddedPostgresError(RuntimeError):
 class _PidFile(NamedTuple):
     pid: int
     data_dir: str
-    port: Optional[int]
+    port: int | None
     status: str
 
 
@@ -165,7 +166,7 @@ class EmbeddedPostgres:
 
     # ---- state -----------------------------------------------------------------------------
 
-    def _read_pid_file(self) -> Optional[_PidFile]:
+    def _read_pid_file(self) -> _PidFile | None:
         try:
             lines = (self.data_dir / "postmaster.pid").read_text().splitlines()
         except (FileNotFoundError, PermissionError):
@@ -180,7 +181,7 @@ class EmbeddedPostgres:
         status = lines[7].strip() if len(lines) > 7 else ""
         return _PidFile(pid, lines[1] if len(lines) > 1 else "", port, status)
 
-    def pid(self) -> Optional[int]:
+    def pid(self) -> int | None:
         """PID of the postmaster serving this data dir, or None if none is alive."""
         info = self._read_pid_file()
         if info is None or not _postmaster_alive(info.pid):
@@ -219,7 +220,7 @@ class EmbeddedPostgres:
 
     # ---- running as another OS user --------------------------------------------------------
 
-    def _service_account(self) -> Optional[pwd.struct_passwd]:
+    def _service_account(self) -> pwd.struct_passwd | None:
         """The account to run postgres as, or None to run as the current user."""
         if os.geteuid() != 0:
             return None
@@ -265,7 +266,7 @@ class EmbeddedPostgres:
                     f"(e.g. chmod o+x {parent})."
                 )
 
-    def _make_parents(self, account: Optional[pwd.struct_passwd]) -> None:
+    def _make_parents(self, account: pwd.struct_passwd | None) -> None:
         # Create missing ancestors one by one so that those created here (and only those) can be
         # opened up to 0755 regardless of the umask: the service user must traverse them.
         missing = [p for p in reversed(self.data_dir.parents) if not p.exists()]
@@ -274,7 +275,7 @@ class EmbeddedPostgres:
             if account is not None:
                 parent.chmod(0o755)
 
-    def _make_data_dir(self, account: Optional[pwd.struct_passwd]) -> None:
+    def _make_data_dir(self, account: pwd.struct_passwd | None) -> None:
         self.data_dir.mkdir(mode=0o700, exist_ok=True)
         if account is not None:
             st = self.data_dir.stat()
@@ -290,7 +291,7 @@ class EmbeddedPostgres:
         if stat.S_IMODE(self.data_dir.stat().st_mode) not in (0o700, 0o750):
             self.data_dir.chmod(0o700)
 
-    def _run(self, argv: list[str], account: Optional[pwd.struct_passwd], timeout: float) -> str:
+    def _run(self, argv: list[str], account: pwd.struct_passwd | None, timeout: float) -> str:
         """Run a PostgreSQL tool (as the service account when root); return its output."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         kwargs: dict = {}
@@ -343,7 +344,7 @@ class EmbeddedPostgres:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def _initdb(self, account: Optional[pwd.struct_passwd]) -> None:
+    def _initdb(self, account: pwd.struct_passwd | None) -> None:
         if any(self.data_dir.iterdir()):
             raise EmbeddedPostgresError(
                 f"{self.data_dir} is not empty but holds no PostgreSQL cluster (no PG_VERSION); "
@@ -379,7 +380,7 @@ class EmbeddedPostgres:
             if self.log_file.stat().st_size > _LOG_ROTATE_BYTES:
                 self.log_file.replace(self.log_file.with_name(_LOG_NAME + ".1"))
 
-    def start(self) -> "EmbeddedPostgres":
+    def start(self) -> EmbeddedPostgres:
         """Start the server (initdb on first use), or reuse it if it is already up. Idempotent."""
         account = self._service_account()
         self._make_parents(account)
@@ -395,7 +396,7 @@ class EmbeddedPostgres:
             self._ensure_role_and_database()
         return self
 
-    def _start_locked(self, account: Optional[pwd.struct_passwd]) -> None:
+    def _start_locked(self, account: pwd.struct_passwd | None) -> None:
         info = self._read_pid_file()
         server_alive = info is not None and _postmaster_alive(info.pid)
         # Checked before initdb so that a port clash does not leave a fresh cluster behind.
@@ -520,7 +521,7 @@ def ensure_embedded(
     return EmbeddedPostgres(data_dir, port, host=host, user=user, database=database).start().params()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m lakeprep.db.embedded",
         description="Manage the embedded PostgreSQL server (TCP on loopback).",

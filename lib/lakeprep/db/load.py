@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable
 
 import sqlalchemy as sa
 from pyspark.sql import DataFrame
@@ -318,7 +318,9 @@ def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: 
     expected = {table: df.count() for df, table in staged}
     for attempt in (1, 2):
         for df, table in staged:
-            call_with_retry(lambda: stage_rows(df, target, engine, table, run_id, jdbc), retry,
+            # Bound as defaults: the lambda is called inside this iteration, but B023 cannot see it.
+            call_with_retry(lambda df=df, table=table: stage_rows(df, target, engine, table, run_id,
+                                                                  jdbc), retry,
                             f"the staging write ({table})", where, sleep=sleep)
         try:
             return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected),

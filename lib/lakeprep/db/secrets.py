@@ -65,8 +65,12 @@ def parse_arn(arn: str) -> str:
 
 def explain(exc: Exception, arn: str) -> SecretError:
     """Turn a boto3/botocore failure into a one-line SecretError naming the secret."""
-    from botocore.exceptions import (ClientError, EndpointConnectionError, NoCredentialsError,
-                                     NoRegionError)
+    from botocore.exceptions import (
+        ClientError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+    )
 
     if isinstance(exc, ClientError):
         code = exc.response.get("Error", {}).get("Code", "")

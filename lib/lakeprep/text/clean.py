@@ -28,7 +28,7 @@ import html.entities
 import re
 import sys
 import unicodedata
-from typing import Callable
+from collections.abc import Callable
 
 UNICODE_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import codecs
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 from charset_normalizer import from_bytes
 

@@ -26,7 +26,8 @@ Near duplicates: MinHash + banded LSH
 -------------------------------------
 * Words: the case-folded text with every Unicode punctuation (P*) and symbol (S*) character
   replaced by a space, split on whitespace (letters, digits and combining marks of any script
-  kept; one ``str.translate`` + ``split``, twice as fast as a ``\\w+`` regex). Shingles: ``ngram`` (5) consecutive words. A document with fewer than ``ngram`` words
+  kept; one ``str.translate`` + ``split``, twice as fast as a ``\\w+`` regex). Shingles:
+  ``ngram`` (5) consecutive words. A document with fewer than ``ngram`` words
   has one shingle made of all its words (so two such short documents match only when their word
   sequences are equal); a document without any word has no signature and is never a candidate.
 * Hashing, identical in every process and on every machine (no Python ``hash()``, no numpy RNG):
@@ -85,8 +86,8 @@ import hashlib
 import logging
 import sys
 import unicodedata
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Iterator
 
 import numpy as np
 import pandas as pd

@@ -30,9 +30,9 @@ import random
 import string
 import uuid
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from lakeprep.text import pii
 

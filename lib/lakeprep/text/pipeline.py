@@ -20,7 +20,6 @@ from pathlib import Path
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
-
 from pyspark.sql import functions as F
 
 from lakeprep import delta_io

@@ -27,10 +27,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import compress, count, repeat
 from operator import add, itemgetter, mul
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd

@@ -130,4 +130,4 @@ version <code>{html.escape(report['rules_version'])}</code>.</p>
 <h2>Rejected chunks by reason</h2>{_table(c['rejected_by_reason'], 'reason')}
 <h2>Accepted chunks flagged with PII</h2>{_table(c['pii_chunks_by_type'], 'PII type')}
 </body></html>
-"""
+"""  # noqa: E501 (one HTML line per report section)

@@ -9,7 +9,7 @@ reuses them across tasks.
 from __future__ import annotations
 
 import json
-from typing import Iterator
+from collections.abc import Iterator
 
 import pandas as pd
 from pyspark.sql import DataFrame
@@ -17,8 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.config import Settings
-from lakeprep.text import (boilerplate, chunk_rules, chunking, clean, decode, language, pii,
-                           quality)
+from lakeprep.text import boilerplate, chunk_rules, chunking, clean, decode, language, pii, quality
 from lakeprep.text.ingest import FORMAT_JSONL
 
 STATUS_ACCEPTED, STATUS_REJECTED = "accepted", "rejected"

@@ -87,10 +87,16 @@ def list_local(src: Path, prefix: str) -> list[LocalFile]:
 
 def explain(exc: BaseException, bucket: str, what: str) -> UploadError:
     """botocore exception -> one line naming the bucket and the likely fix."""
-    from botocore.exceptions import (ClientError, ConnectionClosedError, ConnectTimeoutError,
-                                     EndpointConnectionError, NoCredentialsError,
-                                     PartialCredentialsError, ReadTimeoutError)
     from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import (
+        ClientError,
+        ConnectionClosedError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
 
     if isinstance(exc, (NoCredentialsError, PartialCredentialsError)):
         return UploadError("no usable AWS credentials: set AWS_ACCESS_KEY_ID and "

@@ -45,7 +45,7 @@ class Fault:
     delay: float = 0.0
 
     @classmethod
-    def parse(cls, spec: str) -> "Fault":
+    def parse(cls, spec: str) -> Fault:
         kind, _, rest = spec.partition(":")
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r} (one of {', '.join(FAULT_KINDS)})")
@@ -130,7 +130,7 @@ class _Handler(BaseHTTPRequestHandler):
                                                  "code": None}}).encode(), headers)
 
     def do_POST(self):  # noqa: N802 (http.server's naming)
-        state: ChatState = self.server.state  # type: ignore[attr-defined]
+        state: ChatState = self.server.state
         if not self.path.rstrip("/").endswith("/chat/completions"):
             return self._error(404, f"no route {self.path}", "invalid_request_error")
         length = int(self.headers.get("Content-Length") or 0)

@@ -70,7 +70,7 @@ class Fault:
     delay: float = 0.0
 
     @classmethod
-    def parse(cls, spec: str) -> "Fault":
+    def parse(cls, spec: str) -> Fault:
         kind, _, rest = spec.partition(":")
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r} in {spec!r}; known: {FAULT_KINDS}")

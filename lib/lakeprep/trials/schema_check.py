@@ -17,7 +17,8 @@ raw rows never reach the driver, only the distinct path set with counts does.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import pandas as pd
 from pyspark.sql import DataFrame

@@ -12,8 +12,9 @@ warehouse (``expectations``, ``cleaning``, ``postgres``, ``dbt``). ``TrialsSetti
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from lakeprep.config import ConfigError, _get, _section
 

@@ -28,7 +28,9 @@ from pyspark.sql import types as T
 from lakeprep.delta_io import delete_stale_children, upsert
 from lakeprep.trials import cleaning as C
 from lakeprep.trials.expectations import (
-    STUDY_EXISTS, ExpectationFailed, evaluate,
+    STUDY_EXISTS,
+    ExpectationFailed,
+    evaluate,
 )
 
 log = logging.getLogger("lakeprep.trials.silver")
@@ -215,11 +217,14 @@ def studies_frame(parsed: DataFrame, settings, run_id: str) -> DataFrame:
         F.col(f"{p}.oversightModule.isFdaRegulatedDrug").alias("is_fda_regulated_drug"),
         text(f"{p}.sponsorCollaboratorsModule.leadSponsor.name").alias("lead_sponsor_name"),
         C.enum_column(F.col(f"{p}.sponsorCollaboratorsModule.leadSponsor.class")).alias("lead_sponsor_class"),
-        C.enum_column(F.col(f"{p}.sponsorCollaboratorsModule.responsibleParty.type")).alias("responsible_party_type"),
-        F.size(F.coalesce(F.col(f"{p}.sponsorCollaboratorsModule.collaborators"), F.array())).alias("number_of_collaborators"),
+        C.enum_column(F.col(f"{p}.sponsorCollaboratorsModule.responsibleParty.type"))
+        .alias("responsible_party_type"),
+        F.size(F.coalesce(F.col(f"{p}.sponsorCollaboratorsModule.collaborators"), F.array()))
+        .alias("number_of_collaborators"),
         F.size(F.coalesce(F.col(f"{p}.contactsLocationsModule.locations"), F.array())).alias("number_of_sites"),
         F.size(F.coalesce(F.col(f"{p}.conditionsModule.conditions"), F.array())).alias("number_of_conditions"),
-        F.size(F.coalesce(F.col(f"{p}.armsInterventionsModule.interventions"), F.array())).alias("number_of_interventions"),
+        F.size(F.coalesce(F.col(f"{p}.armsInterventionsModule.interventions"), F.array()))
+        .alias("number_of_interventions"),
         F.size(F.coalesce(F.col(f"{p}.armsInterventionsModule.armGroups"), F.array())).alias("number_of_arms"),
         F.coalesce(F.col(f"{p}.conditionsModule.keywords"), F.array().cast("array<string>")).alias("keywords"),
         text(f"{p}.descriptionModule.briefSummary").alias("brief_summary"),
