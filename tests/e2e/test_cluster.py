@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg2
 import pyspark
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SPARK_HOME = Path(pyspark.__file__).parent
@@ -64,8 +65,12 @@ def cluster(s3_server):
     # through the job's Spark configuration.
     work = Path(tempfile.mkdtemp(prefix="lakeprep-cluster-"))
     port, ui_port, worker_ui = free_port(), free_port(), free_port()
+    # The metrics options the compose file gives its master and workers (x-spark-metrics).
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    daemon_opts = compose["x-spark-metrics"]["SPARK_DAEMON_JAVA_OPTS"]
     env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_WORKER_DIR": str(work / "worker"), "SPARK_LOG_DIR": str(work / "logs")}
+           "SPARK_WORKER_DIR": str(work / "worker"), "SPARK_LOG_DIR": str(work / "logs"),
+           "SPARK_DAEMON_JAVA_OPTS": daemon_opts}
     spark_class = str(SPARK_HOME / "bin" / "spark-class")
     logs = []
     procs = []
@@ -83,7 +88,8 @@ def cluster(s3_server):
     try:
         wait_for(lambda: (s := master_state(ui_port)) and s.get("aliveworkers") == 1, 90,
                  "the worker to register with the master")
-        yield {"url": f"spark://127.0.0.1:{port}", "ui_port": ui_port, "work": work}
+        yield {"url": f"spark://127.0.0.1:{port}", "ui_port": ui_port, "work": work,
+               "worker_ui_port": worker_ui}
     finally:
         for p in procs:
             p.terminate()
@@ -155,3 +161,16 @@ def test_job_runs_on_standalone_cluster_with_shipped_code(cluster, packaged, pg,
 def pg(pg_database):
     """This module's own database: its row counts see only its own runs."""
     return pg_database("e2e_cluster")
+
+
+def test_master_and_worker_serve_prometheus_metrics(cluster):
+    """The compose file's SPARK_DAEMON_JAVA_OPTS, on a real master and worker: the paths
+    conf/prometheus/prometheus.yml scrapes answer in Prometheus's text format."""
+    def page(port: int, path: str) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as resp:
+            return resp.read().decode()
+
+    assert "metrics_master_aliveWorkers_Value 1" in page(cluster["ui_port"],
+                                                         "/metrics/master/prometheus")
+    assert "metrics_worker_coresFree_Value" in page(cluster["worker_ui_port"],
+                                                    "/metrics/prometheus")

@@ -120,6 +120,31 @@ def test_loader_writes_staging_and_runs_the_merge(db):
     assert counts["documents_upserted"] == 1
     with closing(connect(db, ANALYST_USER)) as conn:
         assert run_sql(conn, "SELECT status FROM documents WHERE doc_id = 'd1'") == [("rejected",)]
+        # The merge audited its change as the loader's login, in the same transaction.
+        assert run_sql(conn, "SELECT db_user, action, table_name, rows FROM audit_log WHERE "
+                             "run_id = 'loader-run'") == [(LOADER_USER, "upsert", "documents", 1)]
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE audit_log SET rows = 0",
+    "DELETE FROM audit_log",
+    "TRUNCATE audit_log",
+])
+def test_the_audit_log_is_append_only_for_the_loader(db, sql):
+    with closing(connect(db, LOADER_USER)) as conn:
+        run_sql(conn, "INSERT INTO audit_log (run_id, job, db_user, db_role, action, table_name, "
+                      "rows) VALUES ('r', 'j', session_user, current_user, 'insert', 't', 1)")
+        with pytest.raises(errors.InsufficientPrivilege):
+            run_sql(conn, sql)
+
+
+def test_the_analyst_reads_lineage_and_audit_but_writes_neither(db):
+    with closing(connect(db, ANALYST_USER)) as conn:
+        run_sql(conn, "SELECT count(*) FROM lineage")
+        run_sql(conn, "SELECT count(*) FROM audit_log")
+        with pytest.raises(errors.InsufficientPrivilege):
+            run_sql(conn, "INSERT INTO audit_log (run_id, job, db_user, db_role, action, "
+                          "table_name, rows) VALUES ('r', 'j', 'u', 'u', 'insert', 't', 1)")
 
 
 @pytest.mark.parametrize("sql", [
@@ -183,6 +208,9 @@ def test_the_pipeline_runs_as_a_loader_member(db, spark, settings, tmp_path):
         assert rows == [(f"file:{corpus}/a.txt", "accepted"), (f"file:{corpus}/b.txt", "rejected")]
         assert run_sql(conn, "SELECT status FROM pipeline_runs WHERE run_id = %s",
                        report["run_id"]) == [("succeeded",)]
+        # The loader member wrote the run's lineage too.
+        assert run_sql(conn, "SELECT count(*) FROM lineage WHERE run_id = %s AND direction = "
+                             "'output'", report["run_id"])[0][0] >= 3
 
 
 def test_cli_help_and_admin_run(db):
