@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help dbt-venv bench bench-venv run-trials
+.PHONY: setup run test mock-data package db-stop clean help dbt-venv bench bench-venv run-trials dashboard
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
@@ -31,6 +31,7 @@ help:
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
 	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~40 min; builds the corpus once)"
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
+	@echo "make dashboard   serve the dashboard over the jobs' PostgreSQL (DASHBOARD_PORT=8501)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -92,6 +93,13 @@ run-trials: setup
 		--lake $(LAKE) --config $(CONFIG) $(TRIALS_ARGS); \
 	status=$$?; kill $$(cat .cache/replay.pid); rm -f .cache/replay.pid .cache/replay.port; \
 	exit $$status
+
+# The dashboard (lib/lakeprep/dashboard) over the database `make run` / `make run-trials` filled
+# (the embedded one unless PGHOST etc. say otherwise); Ctrl-C stops it.
+DASHBOARD_PORT ?= 8501
+
+dashboard: setup
+	$(VPY) -m lakeprep.dashboard --config $(CONFIG) --port $(DASHBOARD_PORT)
 
 # Benchmarks (docs/BENCHMARKS.md): the peer, datatrove, runs from its own venv.
 BENCH_VENV := .cache/bench-venv

@@ -87,21 +87,29 @@ def _runs_section(queries: DashboardQueries) -> None:
         if runs.empty:
             st.info("No data yet: no run of either job is recorded in pipeline_runs.")
             return
-        text_runs = runs[runs["documents_in"].notna()]
-        chart, table = st.columns([3, 2])
+        text_runs = runs[runs["documents_in"].notna()].copy()
+        chart, table = st.columns(2)
         if text_runs.empty:
             chart.info("No text-pipeline run yet (only clinical-trials runs).")
         else:
+            # One bar per run, labelled by its start (a time axis would draw runs minutes apart
+            # as hairlines).
+            text_runs["run"] = text_runs["started_at"].map(lambda t: t.strftime("%m-%d %H:%M:%S"))
             chart.bar_chart(
-                text_runs.set_index("started_at")[["documents_accepted", "documents_rejected"]]
-                .rename(columns={"documents_accepted": "kept", "documents_rejected": "rejected"}),
-                y_label="documents processed", color=["#4c9f70", "#d1495b"])
-        latest = runs.sort_values("started_at", ascending=False).head(10).copy()
-        latest["started_at"] = latest["started_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M:%S"))
-        latest["seconds"] = latest["seconds"].map(lambda s: "" if pd.isna(s) else f"{s:.0f}")
-        table.table(latest.set_index("started_at")[
-            ["job", "status", "seconds", "documents_in", "documents_accepted", "chunks_accepted"]]
-            .astype(object).where(lambda f: f.notna(), ""))
+                text_runs.rename(columns={"documents_accepted": "kept",
+                                          "documents_rejected": "rejected"}),
+                x="run", y=["kept", "rejected"], y_label="documents processed", sort=False,
+                color=["#4c9f70", "#d1495b"])
+        latest = runs.sort_values("started_at", ascending=False).head(10)
+        shown = pd.DataFrame({
+            "started_at": latest["started_at"].map(lambda t: t.strftime("%Y-%m-%d %H:%M:%S")),
+            "job": latest["job"], "status": latest["status"],
+            "seconds": latest["seconds"].map(lambda s: "" if pd.isna(s) else f"{s:.0f}"),
+            # Counts are NULL for trials runs: show blanks, not NaN or floats.
+            "documents": latest["documents_in"].map(_n_or_blank),
+            "kept": latest["documents_accepted"].map(_n_or_blank),
+            "chunks": latest["chunks_accepted"].map(_n_or_blank)})
+        table.table(shown.set_index("started_at"))
 
 
 def _outcome_section(queries: DashboardQueries) -> None:
@@ -154,7 +162,7 @@ def _distributions_section(queries: DashboardQueries, max_tokens: int) -> None:
             st.bar_chart(quality, x="score", y="documents", color="status", sort=False,
                          x_label="quality score (bin start)")
             per_status = quality.groupby("status")["documents"].sum()
-            st.table(per_status.to_frame())
+            st.table(per_status.rename_axis("document status").to_frame())
 
 
 def _pii_language_section(queries: DashboardQueries, has_chunks: bool) -> None:
@@ -198,6 +206,10 @@ def _trials_section(queries: DashboardQueries) -> None:
         else:
             st.bar_chart(conditions, x="condition", y="trials", horizontal=True, sort="-trials")
             st.table(conditions.set_index("condition"))
+
+
+def _n_or_blank(value) -> str:
+    return "" if pd.isna(value) else _n(value)
 
 
 def _n(value) -> str:
