@@ -19,7 +19,7 @@ PYTEST_ARGS ?=
 export PYSPARK_PYTHON := $(abspath $(VPY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(VPY))
 
-.PHONY: setup run test mock-data package db-stop clean help dbt-venv airflow-venv bench bench-venv run-trials
+.PHONY: setup run test mock-data package db-stop clean help dbt-venv airflow-venv bench bench-venv run-trials dashboard
 
 help:
 	@echo "make run     set up and run the text pipeline on generated mock data"
@@ -34,6 +34,7 @@ help:
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
 	@echo "make lint    ruff + mypy (ruff.toml, mypy.ini), as tests/static/test_lint.py and CI run them"
 	@echo "make actionlint  build actionlint (Go) for the workflow checks (part of setup)"
+	@echo "make dashboard   serve the dashboard over the jobs' PostgreSQL (DASHBOARD_PORT=8501)"
 	@echo "make db-stop stop the embedded PostgreSQL"
 	@echo "make clean   remove the lake, mock data and embedded database"
 
@@ -107,6 +108,13 @@ run-trials: setup
 		--lake $(LAKE) --config $(CONFIG) $(TRIALS_ARGS); \
 	status=$$?; kill $$(cat .cache/replay.pid); rm -f .cache/replay.pid .cache/replay.port; \
 	exit $$status
+
+# The dashboard (lib/lakeprep/dashboard) over the database `make run` / `make run-trials` filled
+# (the embedded one unless PGHOST etc. say otherwise); Ctrl-C stops it.
+DASHBOARD_PORT ?= 8501
+
+dashboard: setup
+	$(VPY) -m lakeprep.dashboard --config $(CONFIG) --port $(DASHBOARD_PORT)
 
 # Benchmarks (docs/BENCHMARKS.md): the peer, datatrove, runs from its own venv.
 BENCH_VENV := .cache/bench-venv
