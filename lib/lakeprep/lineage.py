@@ -58,7 +58,8 @@ def openlineage_conf(settings: OpenLineageSettings, lake_uri: str, job: str) -> 
             # the job tells the two jobs' events apart.
             "spark.openlineage.appName": job}
     transport = settings.transport
-    location = settings.location or (default_events_file(lake_uri) if transport == "file" else "")
+    location = settings.location or (default_events_file(lake_uri) if transport == "file"
+                                     else "") or ""
     if transport == "file" and not location:
         log.warning("lineage: the lake %s is not local and lineage.openlineage.location is empty: "
                     "OpenLineage events go to the driver log (console transport)", lake_uri)

@@ -21,10 +21,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 import yaml
+from prom_helpers import metric, pushed_metrics
 
 from lakeprep.trials.replay import ReplayServer
-
-from prom_helpers import metric, pushed_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "ctgov"

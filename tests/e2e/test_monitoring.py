@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from prom_helpers import free_port, metric, pushed_metrics, start_binary
 
 from lakeprep.config import MonitoringSettings
 from lakeprep.monitoring import RunMetrics, push
-from prom_helpers import free_port, metric, pushed_metrics, start_binary
 
 ROOT = Path(__file__).resolve().parents[2]
 

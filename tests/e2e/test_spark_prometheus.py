@@ -8,8 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from lakeprep.config import load_settings
 from prom_helpers import free_port
+
+from lakeprep.config import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from prom_helpers import metric, pushed_metrics
 
 from lakeprep.config import load_settings
-from prom_helpers import metric, pushed_metrics
 from lakeprep.text.chunk_rules import non_alnum_ratio
 from lakeprep.text.chunking import count_tokens, get_encoding
 

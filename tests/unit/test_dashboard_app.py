@@ -10,9 +10,9 @@ import sys
 import pytest
 import sqlalchemy as sa
 from streamlit.testing.v1 import AppTest
+from test_dashboard_queries import create_tables, engine_for, fill
 
 from lakeprep.dashboard.__main__ import build_parser, streamlit_command
-from test_dashboard_queries import create_tables, engine_for, fill
 
 
 def page(engine: sa.Engine) -> AppTest:

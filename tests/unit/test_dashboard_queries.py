@@ -199,6 +199,13 @@ def test_trials_absent_does_not_hide_text_data(filled, pg_database):
     assert q.summary().documents_kept == 3
 
 
+def test_a_config_without_trials_reads_no_trials_tables(filled):
+    # The trials tables exist in the database, but this config has no trials section.
+    q = DashboardQueries(filled.engine, "public", None)
+    assert q.summary().trials == 0 and q.top_conditions().empty and q.trials_by_status().empty
+    assert q.summary().documents_kept == 3
+
+
 def test_queries_cannot_write(filled):
     with pytest.raises(sa.exc.DBAPIError, match="read-only transaction"):
         with filled.read_only() as conn:

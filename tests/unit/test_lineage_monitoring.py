@@ -8,8 +8,15 @@ import yaml
 
 from lakeprep import lineage as lin
 from lakeprep import monitoring
-from lakeprep.config import ConfigError, MonitoringSettings, OpenLineageSettings, _read_yaml, \
-    default_config_path, load_settings, parse_settings
+from lakeprep.config import (
+    ConfigError,
+    MonitoringSettings,
+    OpenLineageSettings,
+    _read_yaml,
+    default_config_path,
+    load_settings,
+    parse_settings,
+)
 
 
 def raw_config() -> dict:

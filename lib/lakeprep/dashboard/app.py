@@ -38,8 +38,9 @@ def _connect(config: str | None, secret_arn: str | None) -> tuple[DashboardQueri
 
     settings = load_settings(config)
     target = resolve_target(settings.postgres, secret_arn=secret_arn)
+    # A config without a trials section: the trials panels say "no data yet".
     queries = DashboardQueries(target.engine(), settings.postgres.schema,
-                               settings.trials.postgres.schema)
+                               settings.trials.postgres.schema if settings.trials else None)
     return queries, settings.chunking.max_tokens, target.describe()
 
 

@@ -17,9 +17,9 @@ what comes back is a few hundred rows whatever the size of the corpus.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 import pandas as pd
 import sqlalchemy as sa
@@ -47,7 +47,7 @@ class DashboardQueries:
     """Read-only queries over one database. ``text_schema`` is ``postgres.schema``,
     ``trials_schema`` is ``trials.postgres.schema`` (both from the same conf/ file as the jobs)."""
 
-    def __init__(self, engine: sa.Engine, text_schema: str, trials_schema: str):
+    def __init__(self, engine: sa.Engine, text_schema: str, trials_schema: str | None):
         self.engine = engine
         self.text_schema = text_schema
         self.trials_schema = trials_schema
@@ -68,7 +68,10 @@ class DashboardQueries:
     def _table(self, schema: str, table: str) -> str:
         return f"{self._quote(schema)}.{self._quote(table)}"
 
-    def _existing(self, conn: sa.Connection, schema: str, *tables: str) -> bool:
+    def _existing(self, conn: sa.Connection, schema: str | None, *tables: str) -> bool:
+        # No schema: the config has no trials section, so there are no trials tables to read.
+        if schema is None:
+            return False
         # to_regclass gives NULL for a missing schema or table instead of raising, so the check
         # itself cannot abort the transaction.
         for table in tables:
@@ -78,22 +81,22 @@ class DashboardQueries:
                 return False
         return True
 
-    def _frame(self, schema: str, tables: tuple[str, ...], sql: str, columns: list[str],
+    def _frame(self, schema: str | None, tables: tuple[str, ...], sql: str, columns: list[str],
                params: Mapping[str, object] | None = None) -> pd.DataFrame:
         """Run ``sql`` (``{t0}``, ``{t1}``... are the quoted tables) or, when a table is missing,
         give the empty frame with the same columns."""
         with self.read_only() as conn:
-            if not self._existing(conn, schema, *tables):
+            if schema is None or not self._existing(conn, schema, *tables):
                 return pd.DataFrame(columns=columns)
             names = {f"t{i}": self._table(schema, t) for i, t in enumerate(tables)}
             rows = conn.execute(sa.text(sql.format(**names)), dict(params or {})).all()
         return pd.DataFrame([tuple(r) for r in rows], columns=columns)
 
-    def _count(self, conn: sa.Connection, schema: str, table: str, where: str = "") -> int:
-        if not self._existing(conn, schema, table):
+    def _count(self, conn: sa.Connection, schema: str | None, table: str, where: str = "") -> int:
+        if schema is None or not self._existing(conn, schema, table):
             return 0
         sql = f"SELECT count(*) FROM {self._table(schema, table)} {where}"
-        return int(conn.execute(sa.text(sql)).scalar())
+        return int(conn.execute(sa.text(sql)).scalar() or 0)
 
     # ---- headline -------------------------------------------------------------------------
 

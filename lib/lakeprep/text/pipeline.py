@@ -22,9 +22,8 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from lakeprep import delta_io
+from lakeprep import delta_io, monitoring
 from lakeprep import lineage as lin
-from lakeprep import monitoring
 from lakeprep.config import Settings
 from lakeprep.db import load as pg
 from lakeprep.db.connection import PgTarget, resolve_target
@@ -175,6 +174,7 @@ def input_versions(ingested: DataFrame, input_uris: list[str]) -> list[lin.Datas
                  # Bounded terms: the sum of up to ~9e9 records cannot overflow a long (ANSI).
                  F.sum(F.when(under, digest).otherwise(0)).alias(f"d{i}")]
     row = ingested.agg(*aggs).first()
+    assert row is not None  # an aggregate without grouping always has its one row
     out = []
     for i, uri in enumerate(input_uris):
         namespace, name = lin.split_uri(uri)
