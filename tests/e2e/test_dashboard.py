@@ -121,7 +121,7 @@ def dashboard(loaded, pg, tmp_path_factory):
 
 # Containers (st.container(key=...)) of app.py whose tables the test reads.
 TABLE_KEYS = ("documents_by_reason", "chunks_by_reason", "pii", "languages", "trial_status",
-              "runs")
+              "runs", "lineage", "audit")
 
 
 @pytest.fixture(scope="module")
@@ -229,6 +229,19 @@ def test_trials_by_status(loaded, page):
                                    "FROM ctgov.conditions GROUP BY 1 "
                                    "ORDER BY count(DISTINCT nct_id) DESC, 1 LIMIT 1")
     assert condition in page["body"]
+
+
+def test_lineage_and_audit_of_the_runs(loaded, page):
+    # Rows: job (index), run id, direction, dataset, version, rows, code, config hash.
+    shown = {(row[1], row[2], row[3]): row for row in page["tables"]["lineage"]}
+    expected = query(loaded, "SELECT run_id, direction, name, row_count, config_hash FROM lineage")
+    assert len(expected) >= 6 and {d for _, d, _, _, _ in expected} == {"input", "output"}
+    for run_id, direction, name, rows, config_hash in expected:
+        row = shown[(run_id, direction, name)]
+        assert row[5] == ("" if rows is None else f"{rows:,}") and row[7] == config_hash
+    audited = {(row[1], row[4], row[3]): number(row[5]) for row in page["tables"]["audit"]}
+    assert audited == {(r, t, a): n for r, t, a, n in query(
+        loaded, "SELECT run_id, table_name, action, rows FROM audit_log")}
 
 
 def test_screenshot(dashboard, tmp_path):

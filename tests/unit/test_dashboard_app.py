@@ -54,7 +54,8 @@ def test_empty_database_says_no_data_yet(pg_database):
                            "Chunks": "0", "Chunks rejected": "0", "Trials": "0"}
     infos = [i.value for i in at.info]
     # One message per section (runs, 2 x kept/rejected, 2 x distributions, PII, language, 2 x trials).
-    assert len(infos) == 9 and all(i.startswith("No data yet") for i in infos)
+    # Eleven sections, each with its own "no data yet" (lineage and audit included).
+    assert len(infos) == 11 and all(i.startswith("No data yet") for i in infos)
     assert not at.table
     engine.dispose()
 

@@ -79,6 +79,16 @@ def fill(engine: sa.Engine) -> None:
             chunk("c", 0, 300, {"phone": 0})])
         insert(conn, "rejected_chunks", [
             {**chunk("b", 1, 20, {}), "reject_reason": "non_alnum_ratio"}])
+        lineage = {"job": "text_pipeline", "namespace": "file", "version": "7:ab",
+                   "code_version": "0.1.0", "config_hash": "c0ffee", "recorded_at": T0}
+        insert(conn, "lineage", [
+            {**lineage, "run_id": "r1", "direction": "input", "name": "/corpus", "row_count": 7},
+            {**lineage, "run_id": "r2", "direction": "input", "name": "/corpus", "row_count": 7},
+            {**lineage, "run_id": "r2", "direction": "output", "name": "/lake/silver/documents",
+             "version": "3", "row_count": 7}])
+        insert(conn, "audit_log", [
+            {"run_id": "r1", "job": "text_pipeline", "db_user": "etl", "db_role": "etl",
+             "action": "upsert", "table_name": "documents", "rows": 7}])
         study = {"study_type": "INTERVENTIONAL", "has_results": False, "run_id": "t1"}
         insert(conn, "ctgov.studies", [
             {**study, "nct_id": "NCT00000001", "overall_status": "RECRUITING"},
@@ -197,6 +207,19 @@ def test_trials_absent_does_not_hide_text_data(filled, pg_database):
     q = DashboardQueries(filled.engine, "public", "no_such_schema")
     assert q.summary().trials == 0 and q.trials_by_status().empty
     assert q.summary().documents_kept == 3
+
+
+def test_lineage_and_audit_of_the_latest_runs(filled):
+    lineage = filled.lineage(runs=3)
+    # Newest run first (t1 recorded nothing), inputs before outputs within a run.
+    assert records(lineage, "run_id", "direction", "name", "version", "rows") == [
+        ("r2", "input", "/corpus", "7:ab", 7), ("r2", "output", "/lake/silver/documents", "3", 7),
+        ("r1", "input", "/corpus", "7:ab", 7)]
+    # Only the latest two runs: t1 and r2; r1's rows are left out.
+    assert set(filled.lineage(runs=2)["run_id"]) == {"r2"}
+    assert records(filled.audit(runs=3), "run_id", "db_user", "action", "table", "rows") == [
+        ("r1", "etl", "upsert", "documents", 7)]
+    assert filled.audit(runs=2).empty
 
 
 def test_a_config_without_trials_reads_no_trials_tables(filled):

@@ -77,6 +77,7 @@ def render(queries: DashboardQueries, max_tokens: int, where: str) -> None:
     _distributions_section(queries, max_tokens)
     _pii_language_section(queries, has_chunks=summary.chunks > 0)
     _trials_section(queries)
+    _lineage_section(queries)
     with st.container(key="footer"):
         st.caption("Counts are live documents (not tombstoned at their source) and served chunks.")
 
@@ -207,6 +208,30 @@ def _trials_section(queries: DashboardQueries) -> None:
         else:
             st.bar_chart(conditions, x="condition", y="trials", horizontal=True, sort="-trials")
             st.table(conditions.set_index("condition"))
+
+
+def _lineage_section(queries: DashboardQueries) -> None:
+    st.header("Lineage and audit of the latest runs")
+    lineage = queries.lineage()
+    with st.container(key="lineage"):
+        st.subheader("Datasets read and written")
+        if lineage.empty:
+            st.info("No data yet: each run records its lineage when it ends.")
+        else:
+            shown = lineage.assign(rows=lineage["rows"].map(_n_or_blank),
+                                   version=lineage["version"].fillna(""))
+            st.table(shown[["job", "run_id", "direction", "name", "version", "rows",
+                            "code_version", "config_hash"]].set_index("job"))
+    audit = queries.audit()
+    with st.container(key="audit"):
+        st.subheader("Changes by table (audit log)")
+        if audit.empty:
+            st.info("No data yet: no change audited in the latest runs (a run that changed "
+                    "nothing audits nothing).")
+        else:
+            shown = audit.assign(rows=audit["rows"].map(_n),
+                                 changed_at=audit["changed_at"].astype(str))
+            st.table(shown.set_index("job"))
 
 
 def _n_or_blank(value) -> str:

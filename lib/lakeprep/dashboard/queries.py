@@ -26,6 +26,8 @@ import sqlalchemy as sa
 
 # Tables of the text job (lakeprep.db.schema) and of the trials job (lakeprep.trials.warehouse).
 DOCUMENTS, CHUNKS, REJECTED_CHUNKS, RUNS = "documents", "chunks", "rejected_chunks", "pipeline_runs"
+# Both jobs' lineage and audit tables (lakeprep.lineage, lakeprep.db.audit), in postgres.schema.
+LINEAGE, AUDIT = "lineage", "audit_log"
 STUDIES, CONDITIONS = "studies", "conditions"
 
 
@@ -198,6 +200,30 @@ class DashboardQueries:
             FROM {t0} WHERE deleted_at IS NULL
             GROUP BY 1 ORDER BY documents DESC, language LIMIT :limit""",
             ["language", "kept", "rejected", "documents"], {"limit": limit})
+
+    # ---- lineage and audit ----------------------------------------------------------------
+
+    def lineage(self, runs: int = 3) -> pd.DataFrame:
+        """What the latest ``runs`` runs (either job) read and wrote: one row per dataset, with
+        its version, rows, and the code and configuration that produced it."""
+        return self._frame(self.text_schema, (LINEAGE, RUNS), """
+            SELECT l.job, l.run_id, l.direction, l.namespace, l.name, l.version, l.row_count,
+                   l.code_version, l.config_hash
+            FROM {t0} l JOIN (SELECT run_id, started_at FROM {t1}
+                              ORDER BY started_at DESC LIMIT :runs) r USING (run_id)
+            ORDER BY r.started_at DESC, l.direction, l.name""",
+            ["job", "run_id", "direction", "namespace", "name", "version", "rows",
+             "code_version", "config_hash"], {"runs": runs})
+
+    def audit(self, runs: int = 3) -> pd.DataFrame:
+        """Who changed which table in the latest ``runs`` runs, and by how many rows."""
+        return self._frame(self.text_schema, (AUDIT, RUNS), """
+            SELECT a.job, a.run_id, a.db_user, a.action, a.table_name, a.rows, a.changed_at
+            FROM {t0} a JOIN (SELECT run_id FROM {t1}
+                              ORDER BY started_at DESC LIMIT :runs) r USING (run_id)
+            ORDER BY a.changed_at DESC, a.table_name, a.action""",
+            ["job", "run_id", "db_user", "action", "table", "rows", "changed_at"],
+            {"runs": runs})
 
     # ---- clinical trials ------------------------------------------------------------------
 
