@@ -21,8 +21,9 @@ WIDTH = 1400
 
 
 def chromium_path(given: str | None = None) -> str:
+    # google-chrome: GitHub's Ubuntu runners ship Chrome, where apt's chromium is only a snap stub.
     path = given or os.environ.get("CHROMIUM") or shutil.which("chromium") \
-        or shutil.which("chromium-browser")
+        or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if not path:
         raise SystemExit("no Chromium found: install Debian's chromium or pass --chromium PATH")
     return path

@@ -170,7 +170,7 @@ def test_master_and_worker_serve_prometheus_metrics(cluster):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as resp:
             return resp.read().decode()
 
-    assert "metrics_master_aliveWorkers_Value 1" in page(cluster["ui_port"],
+    assert 'metrics_master_aliveWorkers_Value{type="gauges"} 1' in page(cluster["ui_port"],
                                                          "/metrics/master/prometheus")
     assert "metrics_worker_coresFree_Value" in page(cluster["worker_ui_port"],
                                                     "/metrics/prometheus")
