@@ -43,7 +43,8 @@ def wait_until_rendered(page, timeout_ms: int = 60_000) -> None:
         ".every(c => c.querySelector('canvas, svg'))", timeout=timeout_ms)
 
 
-def capture(url: str, out: Path, chromium: str | None = None) -> Path:
+def capture(url: str, out: Path, chromium: str | None = None) -> tuple[Path, int]:
+    """Write the whole page to ``out``; returns it and the content height it measured."""
     from playwright.sync_api import sync_playwright
 
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def capture(url: str, out: Path, chromium: str | None = None) -> Path:
             page.screenshot(path=str(out), full_page=True)
         finally:
             browser.close()
-    return out
+    return out, int(height)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -74,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=Path("docs/img/dashboard.png"))
     parser.add_argument("--chromium", help="Chromium executable (default: $CHROMIUM, chromium)")
     args = parser.parse_args(argv)
-    print(capture(args.url, args.out, args.chromium))
+    print(capture(args.url, args.out, args.chromium)[0])
 
 
 if __name__ == "__main__":

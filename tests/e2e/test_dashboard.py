@@ -245,12 +245,13 @@ def test_lineage_and_audit_of_the_runs(loaded, page):
 
 
 def test_screenshot(dashboard, tmp_path):
-    out = screenshot.capture(dashboard["url"], tmp_path / "dashboard.png")
+    out, content_height = screenshot.capture(dashboard["url"], tmp_path / "dashboard.png")
     header = out.read_bytes()[:24]
     assert header[:8] == b"\x89PNG\r\n\x1a\n"
     width, height = struct.unpack(">II", header[16:24])
-    # The whole page down to the trials section, not one screen of it.
-    assert width == screenshot.WIDTH and height > 2500
+    # The whole page, not one screen of it: as tall as the content measured in the browser
+    # (which depends on fonts and wrapping, so no fixed number of pixels is asserted).
+    assert width == screenshot.WIDTH and content_height > 1000 and height >= content_height
     keep = os.environ.get("LAKEPREP_DASHBOARD_SCREENSHOT")
     if keep:
         Path(keep).parent.mkdir(parents=True, exist_ok=True)
