@@ -22,14 +22,12 @@ TO_DRIVER = {"collect", "collectAsList", "toPandas", "toArrow", "take", "first",
              "toLocalIterator", "inputFiles", "toJSON"}
 
 BOUNDED = {
-    ("text/report.py", "_counts_by", "collect"):
-        "one row per distinct value of a reason / encoding / language column",
-    ("text/report.py", "_histogram", "collect"): "one row per histogram bin",
+    ("text/report.py", "_tally", "collect"):
+        "one row per (breakdown, value): reasons, encodings, languages, formats, warnings, "
+        "boilerplate kinds, PII types, histogram bins",
     ("text/report.py", "build_report", "first"): "a single-row aggregate",
     ("text/pipeline.py", "input_versions", "first"):
         "a single-row aggregate (two columns per input URI)",
-    ("text/report.py", "build_report", "collect"):
-        "one row per PII type / boilerplate kind (fixed vocabularies)",
     ("text/dedup.py", "dedup_stats", "first"): "a single-row aggregate",
     ("text/incremental.py", "counts", "first"): "a single-row aggregate",
     ("text/ingest.py", "_listed_files", "inputFiles"):

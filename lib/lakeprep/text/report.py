@@ -8,83 +8,129 @@ from __future__ import annotations
 
 import json
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from lakeprep.text.dedup import REASON_EXACT, REASON_NEAR
 from lakeprep.text.transforms import STATUS_ACCEPTED, STATUS_REJECTED
-
-
-def _counts_by(df: DataFrame, column: str) -> dict[str, int]:
-    rows = df.groupBy(column).count().orderBy(F.desc("count"), F.asc(column)).collect()
-    return {str(r[column]): int(r["count"]) for r in rows}
-
 
 QUALITY_BIN_WIDTH = 0.05
 TOKEN_BIN_WIDTH = 32
 
 
-def _histogram(df: DataFrame, column: str, width: float, by: str | None = None) -> dict:
-    """Counts per bin (keyed by the bin's lower edge), aggregated in Spark: only bins travel."""
-    bin_col = (F.floor(F.col(column) / F.lit(width)) * F.lit(width)).alias("bin")
-    keys = [bin_col] + ([F.col(by)] if by else [])
-    rows = df.filter(F.col(column).isNotNull()).groupBy(*keys).count().collect()
-    out: dict = {}
+def _fact(kind: str, key: Column, n: Column | int = 1, when: Column | None = None) -> Column:
+    """One (kind, key, n) fact of a row as a one-element array, empty when ``when`` is false or
+    the key is null: concatenated and exploded, every count of the report is one group-by."""
+    fact = F.struct(F.lit(kind).alias("kind"), key.cast("string").alias("key"),
+                    (F.lit(n) if isinstance(n, int) else n).cast("double").alias("n"))
+    keep = key.isNotNull() if when is None else (key.isNotNull() & when)
+    return F.when(keep, F.array(fact)).otherwise(F.array().cast(_FACTS))
+
+
+_FACTS = T.ArrayType(T.StructType([T.StructField("kind", T.StringType()),
+                                   T.StructField("key", T.StringType()),
+                                   T.StructField("n", T.DoubleType())]))
+
+
+def _bin(column: str, width: float) -> Column:
+    return F.floor(F.col(column) / F.lit(width)) * F.lit(width)
+
+
+def _tally(df: DataFrame, facts: list[Column]) -> dict[str, dict[str, float]]:
+    """Sum of n per (kind, key) over every row's facts, in one Spark job; only the groups (a
+    bounded vocabulary: reasons, languages, bins...) reach the driver."""
+    rows = (df.select(F.explode(F.concat(*facts)).alias("f"))
+            .groupBy(F.col("f.kind").alias("kind"), F.col("f.key").alias("key"))
+            .agg(F.sum("f.n").alias("n")).collect())
+    out: dict[str, dict[str, float]] = {}
     for r in rows:
-        group = out.setdefault(r[by], {}) if by else out
-        group[round(float(r["bin"]), 4)] = int(r["count"])
+        out.setdefault(r["kind"], {})[r["key"]] = r["n"]
     return out
 
 
-def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
-    doc_totals = documents.agg(
-        F.count(F.lit(1)).alias("documents"),
-        F.sum("duplicate_records").alias("records"),
-        F.sum(F.when(F.col("status") == STATUS_ACCEPTED, 1).otherwise(0)).alias("accepted"),
-        F.sum("size_bytes").alias("bytes"),
-        F.avg(F.when(F.col("status") == STATUS_ACCEPTED, F.col("quality_score"))).alias("q_avg"),
-    ).first()
-    n_docs = int(doc_totals["documents"] or 0)
-    accepted_docs = int(doc_totals["accepted"] or 0)
-    rejected_docs = documents.filter(F.col("status") == STATUS_REJECTED)
+def _ranked(counts: dict[str, float] | None) -> dict[str, int]:
+    """Counts, most frequent first, ties by key (the report's and the dashboard's order)."""
+    return {k: int(v) for k, v in sorted((counts or {}).items(), key=lambda kv: (-kv[1], kv[0]))}
 
-    accepted_chunks = chunks.filter(F.col("status") == STATUS_ACCEPTED)
-    tok = accepted_chunks.agg(
-        F.count(F.lit(1)).alias("n"),
+
+def _bins(counts: dict[str, float] | None) -> dict[float, int]:
+    return {round(float(k), 4): int(v) for k, v in (counts or {}).items()}
+
+
+def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
+    """The report's numbers in three Spark jobs (document facts, chunk facts, token statistics)
+    instead of one per breakdown: on a small run the fixed cost of each job dominated."""
+    accepted = F.col("status") == STATUS_ACCEPTED
+    rejected = F.col("status") == STATUS_REJECTED
+    doc = _tally(documents, [
+        _fact("total", F.lit("documents")),
+        _fact("total", F.lit("records"), F.col("duplicate_records")),
+        _fact("total", F.lit("accepted"), when=accepted),
+        _fact("total", F.lit("bytes"), F.col("size_bytes")),
+        _fact("total", F.lit("q_sum"), F.col("quality_score"), when=accepted),
+        _fact("reason", F.col("reject_reason"), when=rejected),
+        _fact("format", F.col("source_format")),
+        _fact("encoding", F.col("encoding")),
+        _fact("language", F.col("language")),
+        F.when(accepted, F.transform("warnings", lambda w: F.struct(
+            F.lit("warning").alias("kind"), w.alias("key"), F.lit(1.0).alias("n"))))
+        .otherwise(F.array().cast(_FACTS)),
+        F.coalesce(F.transform(
+            F.map_entries(F.from_json("boilerplate_removed", "map<string,int>")),
+            lambda e: F.struct(F.lit("boilerplate").alias("kind"), e["key"].alias("key"),
+                               e["value"].cast("double").alias("n"))),
+            F.array().cast(_FACTS)),
+        _fact("quality_bin:" + STATUS_ACCEPTED, _bin("quality_score", QUALITY_BIN_WIDTH),
+              when=accepted),
+        _fact("quality_bin:" + STATUS_REJECTED, _bin("quality_score", QUALITY_BIN_WIDTH),
+              when=rejected),
+    ])
+    totals = doc.get("total", {})
+    n_docs = int(totals.get("documents", 0))
+    accepted_docs = int(totals.get("accepted", 0))
+    records = int(totals.get("records", 0))
+    chunk_accepted = F.col("status") == STATUS_ACCEPTED
+    ch = _tally(chunks, [
+        _fact("status", F.col("status")),
+        _fact("reason", F.col("reject_reason"), when=F.col("status") == STATUS_REJECTED),
+        F.when(chunk_accepted, F.transform("pii_types", lambda t: F.struct(
+            F.lit("pii").alias("kind"), t.alias("key"), F.lit(1.0).alias("n"))))
+        .otherwise(F.array().cast(_FACTS)),
+        _fact("token_bin", _bin("token_count", TOKEN_BIN_WIDTH), when=chunk_accepted),
+    ])
+    tok = chunks.filter(chunk_accepted).agg(
         F.avg("token_count").alias("avg"),
         F.percentile_approx("token_count", 0.5, 10000).alias("median"),
         F.percentile_approx("token_count", 0.95, 10000).alias("p95"),
         F.max("token_count").alias("max"),
         F.sum("token_count").alias("total"),
     ).first()
-    n_chunks = chunks.count()
-    n_accepted_chunks = int(tok["n"] or 0)
-    pii_rows = (accepted_chunks.select(F.explode("pii_types").alias("pii_type"))
-                .groupBy("pii_type").count().orderBy("pii_type").collect())
-
-    rejected_by_reason = _counts_by(rejected_docs, "reject_reason")
-    warnings = (documents.filter(F.col("status") == STATUS_ACCEPTED)
-                .select(F.explode("warnings").alias("warning")))
-    boilerplate_rows = (
-        documents.select(F.explode(F.from_json("boilerplate_removed", "map<string,int>"))
-                         .alias("kind", "lines"))
-        .groupBy("kind").agg(F.sum("lines").alias("lines")).orderBy("kind").collect())
+    status_counts = ch.get("status", {})
+    n_accepted_chunks = int(status_counts.get(STATUS_ACCEPTED, 0))
+    n_chunks = int(sum(status_counts.values()))
+    rejected_by_reason = _ranked(doc.get("reason"))
+    quality_bins = {status: _bins(doc[f"quality_bin:{status}"])
+                    for status in (STATUS_ACCEPTED, STATUS_REJECTED)
+                    if f"quality_bin:{status}" in doc}
     return {
         **run,
         "documents": {
-            "input_records": int(doc_totals["records"] or 0),
-            "duplicate_records_merged": int((doc_totals["records"] or 0) - n_docs),
+            "input_records": records,
+            "duplicate_records_merged": records - n_docs,
             "documents": n_docs,
             "accepted": accepted_docs,
             "rejected": n_docs - accepted_docs,
             "rejected_by_reason": rejected_by_reason,
-            "by_source_format": _counts_by(documents, "source_format"),
-            "encodings": _counts_by(documents.filter(F.col("encoding").isNotNull()), "encoding"),
-            "input_bytes": int(doc_totals["bytes"] or 0),
-            "mean_quality_score_accepted": round(float(doc_totals["q_avg"] or 0.0), 4),
-            "languages": _counts_by(documents.filter(F.col("language").isNotNull()), "language"),
-            "accepted_with_warnings_by_reason": _counts_by(warnings, "warning"),
-            "boilerplate_lines_removed": {r["kind"]: int(r["lines"]) for r in boilerplate_rows},
+            "by_source_format": _ranked(doc.get("format")),
+            "encodings": _ranked(doc.get("encoding")),
+            "input_bytes": int(totals.get("bytes", 0)),
+            "mean_quality_score_accepted": round(
+                totals.get("q_sum", 0.0) / accepted_docs if accepted_docs else 0.0, 4),
+            "languages": _ranked(doc.get("language")),
+            "accepted_with_warnings_by_reason": _ranked(doc.get("warning")),
+            "boilerplate_lines_removed": {k: int(v) for k, v in
+                                          sorted(doc.get("boilerplate", {}).items())},
             # Derived from the reasons: dedup rejects with exactly these two codes.
             "duplicates": {k: v for k, v in rejected_by_reason.items()
                            if k in (REASON_EXACT, REASON_NEAR)},
@@ -95,8 +141,7 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
             "rejected": n_chunks - n_accepted_chunks,
             "filtered_percent": round(100.0 * (n_chunks - n_accepted_chunks) / n_chunks, 2)
             if n_chunks else 0.0,
-            "rejected_by_reason": _counts_by(chunks.filter(F.col("status") == STATUS_REJECTED),
-                                             "reject_reason"),
+            "rejected_by_reason": _ranked(ch.get("reason")),
             "token_count": {
                 "total": int(tok["total"] or 0),
                 "mean": round(float(tok["avg"] or 0.0), 1),
@@ -104,14 +149,11 @@ def build_report(documents: DataFrame, chunks: DataFrame, run: dict) -> dict:
                 "p95": int(tok["p95"] or 0),
                 "max": int(tok["max"] or 0),
             },
-            "pii_chunks_by_type": {r["pii_type"]: int(r["count"]) for r in pii_rows},
+            "pii_chunks_by_type": {k: int(v) for k, v in sorted(ch.get("pii", {}).items())},
         },
         "histograms": {
-            "quality_score": {"bin_width": QUALITY_BIN_WIDTH,
-                              "by_status": _histogram(documents, "quality_score",
-                                                      QUALITY_BIN_WIDTH, by="status")},
-            "token_count": {"bin_width": TOKEN_BIN_WIDTH,
-                            "counts": _histogram(accepted_chunks, "token_count", TOKEN_BIN_WIDTH)},
+            "quality_score": {"bin_width": QUALITY_BIN_WIDTH, "by_status": quality_bins},
+            "token_count": {"bin_width": TOKEN_BIN_WIDTH, "counts": _bins(ch.get("token_bin"))},
         },
     }
 
