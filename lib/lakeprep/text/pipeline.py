@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 
 from lakeprep import delta_io, monitoring
 from lakeprep import lineage as lin
+from lakeprep.background import Background, join_all
 from lakeprep.config import Settings
 from lakeprep.db import load as pg
 from lakeprep.db.connection import PgTarget, resolve_target
@@ -231,6 +232,10 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
         engine.dispose()
         raise
     timings: dict[str, float] = {}
+    # Delta writes (and the report's aggregations) run on their own threads while the next
+    # stage computes (lakeprep.background); their own seconds are kept apart from the stages.
+    background: dict[str, float] = {}
+    pending: list[Background] = []
     cached = []
     try:
         _use_reliable_checkpoints(spark, layout, run_id)
@@ -255,7 +260,8 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             log.info("inputs: %(new)d new, %(changed)d changed, %(unchanged)d unchanged, "
                      "%(deleted_at_source)d deleted at source; processing %(processed)d", changes)
             selected = classified.filter(F.col("process")).drop("change", "process")
-            delta_io.upsert(spark, selected, layout.bronze_documents, "doc_id", BRONZE_COMPARED)
+            pending.append(Background("bronze_write", lambda: delta_io.upsert(
+                spark, selected, layout.bronze_documents, "doc_id", BRONZE_COMPARED), background))
         with timed_stage("documents", timings):
             documents = _materialize(process_documents(selected, settings), cached, "documents")
         with timed_stage("dedup", timings):
@@ -274,37 +280,49 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                                   documents.columns)
             written = documents if gone is None else documents.unionByName(inc.freeze(gone))
             written = _materialize(written, cached, "document rows to write")
-            delta_io.upsert(spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
-                            evolve_schema=True)
+            pending.append(Background("documents_write", lambda: delta_io.upsert(
+                spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
+                evolve_schema=True), background))
         with timed_stage("chunks", timings):
             chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
-            first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
-                                          CHUNK_COMPARED, evolve_schema=True)
-            if not first_write:  # a table that held nothing before holds no stale chunk
-                delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
-                                               "chunk_id", written)
+
+            def write_chunks() -> None:
+                first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
+                                              CHUNK_COMPARED, evolve_schema=True)
+                if not first_write:  # a table that held nothing before holds no stale chunk
+                    delta_io.delete_stale_children(spark, layout.silver_chunks, chunks, "doc_id",
+                                                   "chunk_id", written)
+            pending.append(Background("chunks_write", write_chunks, background))
         with timed_stage("postgres", timings):
+            # The report's aggregations read the same cached frames; they run while PostgreSQL
+            # computes the merge (full-text vectors, indexes), when Spark's cores are idle.
+            summary = Background("report_aggregations", lambda: (
+                rpt.build_report(documents, chunks, {
+                    "run_id": run_id,
+                    "input_uris": input_uris,
+                    "lake_uri": layout.root,
+                    "rules_version": rules_version,
+                    "config_path": settings.source_path,
+                    "started_at": started.isoformat(timespec="seconds"),
+                    "postgres_target": target.describe(),
+                    "full_refresh": full_refresh,
+                }), dedup.dedup_stats(documents)), background)
+            pending.append(summary)
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep)
+        with timed_stage("writes_wait", timings):
+            # Every Delta write must be done before the state says these documents are.
+            join_all(pending)
         with timed_stage("state", timings):
             # Last data write: only now are these documents done everywhere (see incremental).
             pause_point("state")
             inc.write_state(spark, layout.state_documents, selected, deleted, rules_version,
                             run_id)
         with timed_stage("report", timings):
-            report = rpt.build_report(documents, chunks, {
-                "run_id": run_id,
-                "input_uris": input_uris,
-                "lake_uri": layout.root,
-                "rules_version": rules_version,
-                "config_path": settings.source_path,
-                "started_at": started.isoformat(timespec="seconds"),
-                "postgres_target": target.describe(),
-                "full_refresh": full_refresh,
-            })
+            report, dedup_counts = summary.result()
+            report["dedup"] = dedup_counts
             report["incremental"] = changes
             report["postgres"] = pg_counts
-            report["dedup"] = dedup.dedup_stats(documents)
             report["delta_versions"] = {
                 name: delta_io.table_version(spark, path) for name, path in (
                     ("bronze.raw_documents", layout.bronze_documents),
@@ -327,6 +345,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                                                datasets, config_hash, code),
                             settings.postgres.retry, "recording the lineage", where, sleep=sleep)
             report["stage_seconds"] = timings
+            report["background_seconds"] = background
             report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
             report_uri = rpt.write_report(spark, report, layout.report_dir(settings.report.dir, run_id))
             report["report_uri"] = report_uri
@@ -344,6 +363,8 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
         monitoring.push(settings.monitoring, _run_metrics(report, pg_counts))
         return report
     except BaseException as exc:
+        for work in pending:  # nothing may still be writing once the run is marked failed
+            work.wait_quietly()
         _record_failure(engine, md, target, settings, run_id, exc, where, sleep)
         monitoring.push(settings.monitoring, monitoring.RunMetrics(
             JOB_NAME, run_id, False,
