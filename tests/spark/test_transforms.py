@@ -181,3 +181,16 @@ def test_upsert_schema_evolution_only_when_asked(spark, tmp_path):
     delta_io.upsert(spark, wider, path, "id", ["v", "w"], evolve_schema=True)
     got = {r.id: r.w for r in spark.read.format("delta").load(path).collect()}
     assert got == {"a": 1.5, "b": 2.5}
+
+
+def test_modification_time_of_text_files_is_kept_exactly(spark, settings, tmp_path):
+    """The listing travels to Spark as epoch microseconds: no time zone shift, no rounding
+    (Hadoop's local filesystem keeps milliseconds)."""
+    import os
+    path = tmp_path / "dated.txt"
+    path.write_text(PROSE, encoding="utf-8")
+    millis = 1_614_834_367_123  # 2021-03-04T05:06:07.123Z
+    os.utime(path, ns=(millis * 1_000_000, millis * 1_000_000))
+    row = (ingest.read_inputs(spark, [tmp_path.as_uri()], settings.input)
+           .select(F.unix_micros("modified_at").alias("us")).first())
+    assert row["us"] == millis * 1000

@@ -20,6 +20,7 @@ import re
 from functools import reduce
 from urllib.parse import unquote
 
+import pyarrow as pa
 from py4j.protocol import Py4JJavaError
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -102,9 +103,13 @@ def _listed_files(raw: DataFrame) -> list[str]:
     """Every file Spark listed for ``raw``, in the spelling of the binaryFile ``path`` column.
 
     The listing already lives on the driver (Spark's file index), so only paths travel; it
-    includes the zero-length files that the file scan later skips.
+    includes the zero-length files that the file scan later skips. The JVM joins them into one
+    string: DataFrame.inputFiles() hands a Java array to Python one element per Py4J call,
+    ~0.1 ms each (a second per 10,000 files); NUL cannot occur in a path.
     """
-    return [hadoop_path_string(p) for p in raw.inputFiles()]
+    jvm = raw.sparkSession.sparkContext._jvm
+    joined = jvm.org.apache.hadoop.util.StringUtils.join("\u0000", raw._jdf.inputFiles())
+    return [hadoop_path_string(p) for p in joined.split("\u0000")] if joined else []
 
 
 def _local_path(uri: str) -> str | None:
@@ -209,8 +214,10 @@ def read_text_files(spark: SparkSession, uris: list[str], cfg: InputSettings) ->
     dangling = _dangling_links(uris, cfg.text_extensions)
     special.update({p: REASON_UNREADABLE for p in dangling})
 
-    rows = [(r["path"], r["length"], r["modificationTime"], special.get(r["path"]))
-            for r in raw.select("path", "length", "modificationTime").collect()]
+    # Times travel as epoch microseconds: exact, and no time zone conversion on the way.
+    rows = [(r["path"], r["length"], r["mtime_us"], special.get(r["path"]))
+            for r in raw.select("path", "length",
+                                F.unix_micros("modificationTime").alias("mtime_us")).collect()]
     # Spark's scan skips zero-length files and files gone since the listing; asked one by one
     # (typically a handful), they are empty (empty_input later) or unreadable. Dangling links
     # were never listed by Spark: they come from the local walk.
@@ -221,8 +228,15 @@ def read_text_files(spark: SparkSession, uris: list[str], cfg: InputSettings) ->
             rows.append((uri, 0, None, special.get(uri) or (
                 None if size == 0 else REASON_UNREADABLE)))
     rows += [(uri, 0, None, REASON_UNREADABLE) for uri in dangling]
-    listing = spark.createDataFrame(
-        rows, "path string, length long, modificationTime timestamp, listing_error string")
+    # From an Arrow table the listing is a relation inside the JVM; from a list of tuples it
+    # would be a Python RDD, i.e. a Python worker stage before any file is read.
+    columns = list(zip(*rows)) if rows else [(), (), (), ()]
+    listing = spark.createDataFrame(pa.Table.from_arrays(
+        [pa.array(c, t) for c, t in zip(columns, (pa.string(), pa.int64(), pa.int64(),
+                                                  pa.string()))],
+        names=["path", "length", "mtime_us", "listing_error"])).select(
+        "path", "length", F.timestamp_micros("mtime_us").alias("modificationTime"),
+        "listing_error")
 
     loaded = (raw.filter(F.col("length") <= F.lit(cfg.max_document_bytes))
               .select(F.col("path").alias("loaded_path"), "content"))
