@@ -160,3 +160,19 @@ def test_threshold_is_a_parameter() -> None:
     text = "abcdef!!!!"  # 0.4
     assert chunk_reject_reason(text, 0.5) is None
     assert chunk_reject_reason(text, 0.39) == REASON_NON_ALNUM
+
+
+def test_non_ascii_path_agrees_with_the_definition_on_every_code_point():
+    """The regex shortcut of the non-ASCII path against the per-character definition (isalnum or
+    a combining mark counts as content), for every Unicode code point."""
+    import unicodedata
+
+    def by_definition(text: str) -> float:
+        content = "".join(text.split())
+        alnum = sum(1 for ch in content if ch.isalnum() or unicodedata.category(ch)[0] == "M")
+        return (len(content) - alnum) / len(content)
+
+    mismatched = [cp for cp in range(0x110000) if not 0xD800 <= cp <= 0xDFFF
+                  # "é" keeps the text off the ASCII path; "_" is not alphanumeric.
+                  and non_alnum_ratio(f"é{chr(cp)}x_") != by_definition(f"é{chr(cp)}x_")]
+    assert mismatched == []

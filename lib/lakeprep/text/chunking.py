@@ -136,9 +136,12 @@ def chunk_text(text: str, encoding: tiktoken.Encoding, max_tokens: int) -> list[
     """
     if not text or text.isspace():
         return []
-    if count_tokens(text, encoding) <= max_tokens:
-        s, e = _strip_span(text, 0, len(text))
-        return [Chunk(0, s, e, text[s:e], count_tokens(text[s:e], encoding))]
+    # One encoding of the stored (stripped) text decides and counts: most documents fit in one
+    # chunk, and encoding is the chunker's main cost.
+    s, e = _strip_span(text, 0, len(text))
+    n = count_tokens(text[s:e], encoding)
+    if n <= max_tokens:
+        return [Chunk(0, s, e, text[s:e], n)]
 
     groups: list[tuple[int, int]] = []
     cur_start = cur_end = None
