@@ -18,6 +18,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from lakeprep.config import JdbcSettings
 from lakeprep.db.connection import PgTarget
+from lakeprep.db.load import per_connection
 
 COLUMNS = ["chunk_id", "doc_id", "chunk_index", "char_start", "char_end", "content",
            "token_count", "pii_counts"]
@@ -37,7 +38,7 @@ def _reset(db: dict, table: str) -> None:
 def jdbc_write(df: DataFrame, target: PgTarget, table: str, jdbc: JdbcSettings) -> float:
     """The same writer options the job's staging write uses (lakeprep.db.load.write_staging)."""
     t0 = time.monotonic()
-    (df.repartition(jdbc.num_partitions).write.format("jdbc")
+    (per_connection(df, jdbc.num_partitions).write.format("jdbc")
      .option("url", target.jdbc_url()).option("dbtable", table)
      .option("batchsize", jdbc.batchsize).option("stringtype", "unspecified")
      .options(**target.jdbc_properties()).mode("append").save())
