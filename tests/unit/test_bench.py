@@ -204,3 +204,19 @@ def test_page_states_the_load_the_figures_were_measured_under():
     busy["machine"].update(load_average_at_start=3.5, load_average_at_end=4.25)
     assert "Load average (1 min) 3.5 at the start, 4.25 at the end" in render_markdown(busy, targets)
     assert "Load average" not in render_markdown(_results(0.75, 2.5, 0.9, 1.1), targets)
+
+
+def test_page_lists_the_work_that_overlapped_the_stages():
+    results = _results(0.5, 1.0, 0.5, 1.0)
+    results["job"]["background_seconds"] = {"bronze_write": 4.5, "chunks_write": 1.25}
+    page = render_markdown(results)
+    assert "| background work | seconds |" in page
+    assert page.index("| bronze_write | 4.5 |") < page.index("| chunks_write | 1.25 |")
+    assert "background work" not in render_markdown(_results(0.5, 1.0, 0.5, 1.0))
+
+
+def test_after_names_a_revision_to_measure_instead_of_the_tree():
+    from lakeprep.bench.__main__ import parse_args
+    args = parse_args(["--baseline", "abc", "--after", "def", "--sections", "compare"])
+    assert (args.baseline, args.after) == ("abc", "def")
+    assert parse_args([]).after is None

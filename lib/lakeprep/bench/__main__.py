@@ -45,6 +45,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--sections", default="ceiling,job,load,peer,scaling",
                    help="comma-separated subset to run (default: all; 'compare' needs --baseline)")
     p.add_argument("--baseline", help="git revision to compare the working tree's job with")
+    p.add_argument("--after", help="git revision measured against --baseline instead of the "
+                                   "working tree (one optimization of several committed)")
     p.add_argument("--change", default="",
                    help="what changed since --baseline (the optimization's name in the table)")
     p.add_argument("--config", default="conf/local.yaml", help="job configuration")
@@ -110,7 +112,11 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
     out = {"runs": runs, "documents": n_docs, "wall_s": wall, "job_s": in_job,
            "docs_per_s": round(n_docs / wall, 1), "docs_per_s_in_job": round(n_docs / in_job, 1),
            "stage_seconds": {s: round(statistics.median(r["stage_seconds"][s] for r in runs), 2)
-                             for s in runs[0]["stage_seconds"]}}
+                             for s in runs[0]["stage_seconds"]},
+           # Work that overlapped the stages (Delta writes, report aggregations): its own seconds.
+           "background_seconds": {
+               s: round(statistics.median(r["background_seconds"].get(s, 0.0) for r in runs), 2)
+               for s in runs[0]["background_seconds"]}}
     if ceiling_result:
         cores = os.cpu_count()
         cap = ceiling_result["docs_per_s"] * cores
@@ -135,14 +141,19 @@ def export_revision(rev: str, work: Path) -> tuple[Path, str]:
 
 
 def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path, server,
-                    config: str, repeats: int, commit: str) -> dict:
-    """Baseline and working tree alternately (drift of the machine hits both), medians."""
+                    config: str, repeats: int, commit: str, after: str | None = None) -> dict:
+    """Baseline and working tree (or revision ``after``) alternately, so drift of the machine
+    hits both; medians."""
     base, sha = export_revision(rev, work)
+    after_repo = REPO
+    if after:
+        after_repo, commit = export_revision(after, work)
     sides: dict[str, list[dict]] = {"before": [], "after": []}
     for i in range(repeats):
-        for side, repo in (("before", base), ("after", REPO)):
+        for side, repo in (("before", base), ("after", after_repo)):
             db = job.fresh_database(server.params(), f"bench_cmp_{side}_{i}")
-            log.info("compare %s (%s) run %d/%d", side, sha if side == "before" else "tree",
+            log.info("compare %s (%s) run %d/%d", side,
+                     sha if side == "before" else (commit if after else "tree"),
                      i + 1, repeats)
             sides[side].append(job.run_job(sample, work, db, (repo / config).resolve(),
                                            f"cmp-{side}{i}", repo=repo))
@@ -286,7 +297,7 @@ def main(argv=None) -> int:
         if "compare" in sections:
             comparison = compare_section(args.baseline, args.change, sample, args.docs, work,
                                          server, args.config, args.repeats,
-                                         results["machine"]["commit"])
+                                         results["machine"]["commit"], args.after)
     finally:
         server.stop()
     results["machine"]["load_average_at_end"] = round(os.getloadavg()[0], 2)

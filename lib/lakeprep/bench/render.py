@@ -100,6 +100,13 @@ def render_markdown(r: dict, targets: dict | None = None,
         lines += _table(["stage", "seconds", "share"],
                         [[k, v, f"{v / total:.0%}"] for k, v in
                          sorted(j["stage_seconds"].items(), key=lambda kv: -kv[1])])
+        if j.get("background_seconds"):
+            lines += ["", "Overlapping the stages above, on threads of their own (their seconds are "
+                      "not part of the stage times; `writes_wait` is what the main thread still "
+                      "had to wait for them):", ""]
+            lines += _table(["background work", "seconds"],
+                            [[k, v] for k, v in sorted(j["background_seconds"].items(),
+                                                       key=lambda kv: -kv[1])])
     if "peer" in r:
         p = r["peer"]
         lines += ["", "## 3. Peer: datatrove", "",
