@@ -220,3 +220,10 @@ def test_after_names_a_revision_to_measure_instead_of_the_tree():
     args = parse_args(["--baseline", "abc", "--after", "def", "--sections", "compare"])
     assert (args.baseline, args.after) == ("abc", "def")
     assert parse_args([]).after is None
+
+
+def test_median_of_an_even_number_of_runs_is_rounded_for_the_page():
+    from lakeprep.bench.__main__ import median_of
+    # (45.6 + 45.6) / 2 is 45.599999999999994 in binary floats; the page shows 45.6.
+    assert median_of([{"s": 45.6}, {"s": 45.6}], "s") == 45.6
+    assert repr(median_of([{"s": 1.0}, {"s": 2.0}, {"s": 45.6}, {"s": 45.6}], "s")) == "23.8"

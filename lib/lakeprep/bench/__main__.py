@@ -97,7 +97,9 @@ def free_port() -> int:
 
 
 def median_of(runs: list[dict], key: str) -> float:
-    return statistics.median(r[key] for r in runs)
+    # An even number of runs averages the middle two: binary floats (45.6 + 45.6) / 2 print as
+    # 45.599999999999994 on the page, so round to the figures' own precision.
+    return round(statistics.median(r[key] for r in runs), 2)
 
 
 def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeats: int,
