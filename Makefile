@@ -79,8 +79,12 @@ $(MOCK_DIR)/manifest.json: scripts/generate_mock_data.py | $(VENV)/.installed
 
 mock-data: $(MOCK_DIR)/manifest.json
 
+# The config's launch-time Spark settings (driver memory, JVM options: lakeprep.spark.LAUNCH_KEYS)
+# go on spark-submit's command line: the driver JVM is started before the job reads its config.
+LAUNCH_ARGS = $$($(VPY) -m lakeprep.spark launch-args --config $(CONFIG))
+
 run: setup mock-data
-	$(VENV)/bin/spark-submit --driver-memory 4g \
+	eval "set -- $(LAUNCH_ARGS)"; $(VENV)/bin/spark-submit "$$@" \
 		--driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \
 		jobs/text_pipeline.py \
 		--input $(MOCK_DIR) --lake $(LAKE) --config $(CONFIG)
@@ -102,7 +106,7 @@ run-trials: setup
 	@$(VPY) -m lakeprep.trials.replay --fixtures $(TRIALS_FIXTURES) --port 0 \
 		--port-file .cache/replay.port 2>.cache/replay.log & echo $$! > .cache/replay.pid; \
 	for i in $$(seq 50); do test -s .cache/replay.port && break; sleep 0.1; done; \
-	$(VENV)/bin/spark-submit --driver-memory 4g \
+	eval "set -- $(LAUNCH_ARGS)"; $(VENV)/bin/spark-submit "$$@" \
 		--driver-java-options "-Dlog4j2.configurationFile=conf/log4j2.properties" \
 		jobs/clinical_trials.py --api-base-url http://127.0.0.1:$$(cat .cache/replay.port)/api/v2 \
 		--lake $(LAKE) --config $(CONFIG) $(TRIALS_ARGS); \

@@ -23,6 +23,20 @@ _DELTA_CONF = {
 }
 
 
+# Read only when the driver JVM starts. Started from plain `python`, PySpark passes the session's
+# conf to the JVM it launches, so conf/ is enough; under spark-submit the JVM is already running
+# when the job builds its session, so these must be on spark-submit's command line:
+# `python -m lakeprep.spark launch-args --config FILE` prints them from the same conf file.
+LAUNCH_KEYS = ("spark.driver.memory", "spark.driver.defaultJavaOptions")
+
+
+def launch_args(settings: SparkSettings) -> list[str]:
+    """spark-submit arguments (``--conf key=value``) for the conf keys that only take effect at
+    JVM start (LAUNCH_KEYS), in the conf's own values."""
+    return [arg for key in LAUNCH_KEYS if key in settings.conf
+            for arg in ("--conf", f"{key}={settings.conf[key]}")]
+
+
 class MissingJarsError(RuntimeError):
     """Delta Lake or the PostgreSQL JDBC driver is not on Spark's classpath."""
 
@@ -71,3 +85,26 @@ def check_classpath(spark: SparkSession) -> None:
             f"classes not on Spark's classpath: {', '.join(missing)}. Run `make setup` (copies the "
             "pinned jars from scripts/jvm/pom.xml into pyspark/jars) or pass them with --jars."
         )
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import shlex
+
+    from lakeprep.config import load_settings
+    parser = argparse.ArgumentParser(
+        prog="python -m lakeprep.spark",
+        description="Print the spark-submit arguments for the Spark settings of a config file "
+                    "that only take effect when the driver JVM starts (driver memory, JVM "
+                    "options), shell-quoted: spark-submit $(python -m lakeprep.spark launch-args "
+                    "--config conf/local.yaml) jobs/text_pipeline.py ...")
+    parser.add_argument("command", choices=["launch-args"])
+    parser.add_argument("--config", metavar="PATH",
+                        help="YAML configuration (default: conf/local.yaml)")
+    args = parser.parse_args(argv)
+    print(shlex.join(launch_args(load_settings(args.config).spark)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,6 +14,7 @@ import pytest
 from prom_helpers import metric, pushed_metrics
 
 from lakeprep.config import load_settings
+from lakeprep.spark import launch_args
 from lakeprep.text.chunk_rules import non_alnum_ratio
 from lakeprep.text.chunking import count_tokens, get_encoding
 
@@ -42,7 +43,10 @@ def submit(corpus: Path, lake: Path, pg, pushgateway: str = "") -> subprocess.Co
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
     spark_submit = Path(sys.executable).parent / "spark-submit"
-    cmd = [str(spark_submit), "--master", "local[2]", "--driver-memory", "2g",
+    # Launch-time settings from the config, as `make run` passes them (the explicit, smaller
+    # --driver-memory after them wins).
+    cmd = [str(spark_submit), "--master", "local[2]", *launch_args(SETTINGS.spark),
+           "--driver-memory", "2g",
            "--driver-java-options", f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
            str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
            "--config", str(ROOT / "conf" / "local.yaml")]

@@ -16,6 +16,8 @@ from pathlib import Path
 import psycopg2
 
 from lakeprep.bench.memory import PeakMemory
+from lakeprep.config import load_settings
+from lakeprep.spark import launch_args
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -50,7 +52,9 @@ def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
     if repo != REPO:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo / "lib"),
                                                           env.get("PYTHONPATH")]))
-    cmd = [spark_submit(), "--driver-memory", driver_memory,
+    # The config's launch-time settings (JVM options) as a user's spark-submit gets them (make
+    # run); --driver-memory after them wins over the config's value.
+    cmd = [spark_submit(), *launch_args(load_settings(config).spark), "--driver-memory", driver_memory,
            "--driver-java-options", f"-Dlog4j2.configurationFile={repo / 'conf/log4j2.properties'}",
            str(repo / "jobs/text_pipeline.py"), "--input", str(input_dir), "--lake", str(lake),
            "--config", str(config), "--quiet"]

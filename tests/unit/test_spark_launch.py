@@ -1,0 +1,42 @@
+"""Launch-time Spark settings: conf/ holds them once, spark-submit gets them from
+``python -m lakeprep.spark launch-args`` (lakeprep.spark.launch_args)."""
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+from lakeprep.config import SparkSettings, load_settings
+from lakeprep.spark import LAUNCH_KEYS, launch_args
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_only_the_keys_read_at_jvm_start_become_arguments():
+    settings = SparkSettings("local[*]", "x", {
+        "spark.sql.shuffle.partitions": "8",
+        "spark.driver.defaultJavaOptions": "-XX:TieredStopAtLevel=1 -Dx=a b",
+        "spark.driver.memory": "3g"})
+    # In LAUNCH_KEYS order, each one --conf pair; session-time keys stay in the session.
+    assert launch_args(settings) == ["--conf", "spark.driver.memory=3g",
+                                     "--conf", "spark.driver.defaultJavaOptions="
+                                               "-XX:TieredStopAtLevel=1 -Dx=a b"]
+    assert launch_args(SparkSettings("local[*]", "x", {"spark.ui.enabled": "false"})) == []
+    assert set(LAUNCH_KEYS) == {"spark.driver.memory", "spark.driver.defaultJavaOptions"}
+
+
+def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_only():
+    args = launch_args(load_settings(ROOT / "conf" / "local.yaml").spark)
+    assert "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1" in args
+    assert "spark.driver.memory=4g" in args
+
+
+def test_cli_prints_shell_quoted_arguments_that_split_back(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\nspark:\n  conf:\n"
+                   "    spark.driver.defaultJavaOptions: \"-XX:TieredStopAtLevel=1 -Dk='v w'\"\n")
+    out = subprocess.run([sys.executable, "-m", "lakeprep.spark", "launch-args", "--config",
+                          str(cfg)], capture_output=True, text=True, check=True).stdout
+    assert shlex.split(out) == ["--conf", "spark.driver.memory=4g", "--conf",
+                                "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -Dk='v w'"]
