@@ -35,5 +35,6 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     line = next(x for x in proc.stdout.splitlines() if x.startswith("JVM_ARGS"))
     assert "-XX:TieredStopAtLevel=1" in line and "-Dlakeprep.probe=1" in line
+    assert "-XX:ReservedCodeCacheSize=256m" in line
     heap = int(next(x for x in proc.stdout.splitlines() if x.startswith("MAX_HEAP_MB")).split()[1])
     assert 3000 < heap <= 4096  # spark.driver.memory 4g from the config (not the 1g default)

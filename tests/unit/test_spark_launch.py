@@ -28,7 +28,8 @@ def test_only_the_keys_read_at_jvm_start_become_arguments():
 
 def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_only():
     args = launch_args(load_settings(ROOT / "conf" / "local.yaml").spark)
-    assert "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1" in args
+    assert ("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 "
+            "-XX:ReservedCodeCacheSize=256m") in args
     assert "spark.driver.memory=4g" in args
 
 
