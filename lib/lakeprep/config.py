@@ -34,6 +34,9 @@ class SparkSettings:
     master: str
     app_name: str
     conf: dict[str, str]
+    # Applied on top of conf only when the session's master is local[...]: settings that rely on
+    # the tasks running on this machine, in this environment (lakeprep.spark.build_session).
+    local_conf: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -491,6 +494,7 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         master=_get(sp, "spark", "master", str),
         app_name=_get(sp, "spark", "app_name", str),
         conf={str(k): str(v) for k, v in (sp.get("conf") or {}).items()},
+        local_conf={str(k): str(v) for k, v in (sp.get("local_conf") or {}).items()},
     )
     lake_uri = _get(_section(raw, "lake"), "lake", "uri", str)
 

@@ -53,8 +53,13 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     variables override it either way (lakeprep.s3). Hadoop options are read when the session's
     SparkContext starts, so S3 must be configured here, not on a running session."""
     builder = SparkSession.builder.appName(settings.app_name)
-    if not launched_by_spark_submit():
-        builder = builder.master(settings.master)
+    if launched_by_spark_submit():
+        # spark-submit's --master (or its default) is in the JVM's system properties already.
+        from pyspark import SparkConf
+        master = SparkConf().get("spark.master", "")
+    else:
+        master = settings.master
+        builder = builder.master(master)
         # Local Python workers default to whatever `python3` is on PATH; they must import the
         # same lakeprep and tiktoken as this driver.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -64,7 +69,9 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     s3_options = s3conf.spark_conf(s3_settings, os.environ, on_emr=s3conf.running_on_emr())
     # describe() names where credentials come from, never their values.
     log.info("%s", s3conf.resolve(s3_settings, os.environ).describe())
-    for key, value in {**s3_options, **settings.conf, **(extra_conf or {}), **_DELTA_CONF}.items():
+    local = settings.local_conf if master.startswith("local") else {}
+    for key, value in {**s3_options, **settings.conf, **local, **(extra_conf or {}),
+                       **_DELTA_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     check_classpath(spark)

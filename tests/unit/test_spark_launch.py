@@ -41,3 +41,11 @@ def test_cli_prints_shell_quoted_arguments_that_split_back(tmp_path):
                           str(cfg)], capture_output=True, text=True, check=True).stdout
     assert shlex.split(out) == ["--conf", "spark.driver.memory=4g", "--conf",
                                 "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -Dk='v w'"]
+
+
+def test_local_only_settings_are_kept_apart_from_the_session_conf():
+    spark = load_settings(ROOT / "conf" / "local.yaml").spark
+    # Applied by build_session on local masters only: on a cluster, lakeprep may reach the
+    # executors with the tasks (--py-files), after the worker daemon has started.
+    assert spark.local_conf == {"spark.python.daemon.module": "lakeprep.worker_daemon"}
+    assert "spark.python.daemon.module" not in spark.conf
