@@ -37,6 +37,8 @@ class SparkSettings:
     # Applied on top of conf only when the session's master is local[...]: settings that rely on
     # the tasks running on this machine, in this environment (lakeprep.spark.build_session).
     local_conf: dict[str, str] = field(default_factory=dict)
+    # Folder of the driver JVM's class-data-sharing archives (lakeprep.class_archive); "" = none.
+    class_archive_dir: str = ""
 
 
 @dataclass(frozen=True)
@@ -495,6 +497,7 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         app_name=_get(sp, "spark", "app_name", str),
         conf={str(k): str(v) for k, v in (sp.get("conf") or {}).items()},
         local_conf={str(k): str(v) for k, v in (sp.get("local_conf") or {}).items()},
+        class_archive_dir=str(sp.get("class_archive_dir") or ""),
     )
     lake_uri = _get(_section(raw, "lake"), "lake", "uri", str)
 

@@ -12,6 +12,7 @@ import sys
 
 from pyspark.sql import SparkSession
 
+from lakeprep import class_archive
 from lakeprep import s3 as s3conf
 from lakeprep.config import S3Settings, SparkSettings
 
@@ -30,11 +31,23 @@ _DELTA_CONF = {
 LAUNCH_KEYS = ("spark.driver.memory", "spark.driver.defaultJavaOptions")
 
 
+def launch_conf(settings: SparkSettings, dump_class_archive: bool = True) -> dict[str, str]:
+    """The conf keys that only take effect at JVM start (LAUNCH_KEYS), in the conf's values, the
+    driver's JVM options completed with the class-data-sharing archive (lakeprep.class_archive):
+    used when there is one, else (``dump_class_archive``) written when this JVM exits."""
+    conf = {key: settings.conf[key] for key in LAUNCH_KEYS if key in settings.conf}
+    if settings.class_archive_dir:
+        cds = class_archive.jvm_options(settings.class_archive_dir, dump=dump_class_archive)
+        if cds:
+            key = "spark.driver.defaultJavaOptions"
+            conf[key] = f"{conf[key]} {cds}" if conf.get(key) else cds
+    return conf
+
+
 def launch_args(settings: SparkSettings) -> list[str]:
-    """spark-submit arguments (``--conf key=value``) for the conf keys that only take effect at
-    JVM start (LAUNCH_KEYS), in the conf's own values."""
-    return [arg for key in LAUNCH_KEYS if key in settings.conf
-            for arg in ("--conf", f"{key}={settings.conf[key]}")]
+    """spark-submit arguments (``--conf key=value``) for launch_conf(settings)."""
+    return [arg for key, value in launch_conf(settings).items()
+            for arg in ("--conf", f"{key}={value}")]
 
 
 class MissingJarsError(RuntimeError):
@@ -70,7 +83,11 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     # describe() names where credentials come from, never their values.
     log.info("%s", s3conf.resolve(s3_settings, os.environ).describe())
     local = settings.local_conf if master.startswith("local") else {}
-    for key, value in {**s3_options, **settings.conf, **local, **(extra_conf or {}),
+    # A JVM this process launches gets the launch-time settings here; it only uses an existing
+    # class archive: archives are written by job runs started through launch-args, so that a
+    # short-lived session (a test, a tool) does not become everyone's archive.
+    launch = {} if launched_by_spark_submit() else launch_conf(settings, dump_class_archive=False)
+    for key, value in {**s3_options, **settings.conf, **local, **launch, **(extra_conf or {}),
                        **_DELTA_CONF}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()

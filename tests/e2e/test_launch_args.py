@@ -1,12 +1,14 @@
-"""The launch-time settings of conf/local.yaml reach the driver JVM that spark-submit starts
-(the way `make run` and the benchmark start the job)."""
+"""The launch-time settings of the config reach the driver JVM that spark-submit starts (the way
+`make run` and the benchmark start the job), class-data-sharing archive included."""
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+from lakeprep import class_archive
 from lakeprep.config import load_settings
 from lakeprep.spark import launch_args
 
@@ -19,22 +21,50 @@ jvm = spark.sparkContext._jvm
 print("JVM_ARGS", jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
       .getInputArguments().toString())
 print("MAX_HEAP_MB", jvm.java.lang.Runtime.getRuntime().maxMemory() // 2**20)
+spark.range(100).selectExpr("sum(id)").collect()
 spark.stop()
 """
 
 
-def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
+def _submit(tmp_path: Path, args: list[str], java_options: str) -> subprocess.CompletedProcess:
     probe = tmp_path / "probe.py"
     probe.write_text(PROBE)
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    cmd = [str(Path(sys.executable).parent / "spark-submit"),
-           *launch_args(load_settings(ROOT / "conf" / "local.yaml").spark),
+    cmd = [str(Path(sys.executable).parent / "spark-submit"), *args,
            # The job's own --driver-java-options (log4j) must not replace the default options.
-           "--driver-java-options", "-Dlakeprep.probe=1", str(probe)]
+           "--driver-java-options", java_options, str(probe)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    line = next(x for x in proc.stdout.splitlines() if x.startswith("JVM_ARGS"))
-    assert "-XX:TieredStopAtLevel=1" in line and "-Dlakeprep.probe=1" in line
-    assert "-XX:ReservedCodeCacheSize=256m" in line
-    heap = int(next(x for x in proc.stdout.splitlines() if x.startswith("MAX_HEAP_MB")).split()[1])
+    return proc
+
+
+def _line(proc: subprocess.CompletedProcess, key: str) -> str:
+    return next(x for x in proc.stdout.splitlines() if x.startswith(key))
+
+
+def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
+    folder = tmp_path / "jvm"
+    cfg = tmp_path / "local.yaml"
+    cfg.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
+                   f"spark:\n  class_archive_dir: {folder}\n")
+    settings = load_settings(cfg)
+
+    first = _submit(tmp_path, launch_args(settings.spark), "-Dlakeprep.probe=1")
+    jvm_args = _line(first, "JVM_ARGS")
+    assert "-XX:TieredStopAtLevel=1" in jvm_args and "-Dlakeprep.probe=1" in jvm_args
+    assert "-XX:ReservedCodeCacheSize=256m" in jvm_args
+    heap = int(_line(first, "MAX_HEAP_MB").split()[1])
     assert 3000 < heap <= 4096  # spark.driver.memory 4g from the config (not the 1g default)
+    # No archive yet: this JVM wrote one when it exited, quietly (no per-class warnings).
+    assert "-XX:ArchiveClassesAtExit=" in jvm_args
+    parts = list(folder.glob("spark-*.part"))
+    assert len(parts) == 1 and parts[0].read_bytes()[:4] == class_archive._MAGIC
+    assert "[cds]" not in first.stdout + first.stderr
+
+    # Once settled, the dump becomes the archive every later run maps. -Xshare:on makes a JVM
+    # that cannot map it fail to start instead of silently running without it.
+    class_archive.jvm_options(str(folder), now=time.time() + class_archive.SETTLED_S + 1)
+    second = _submit(tmp_path, launch_args(settings.spark), "-Xshare:on")
+    jvm_args = _line(second, "JVM_ARGS")
+    assert f"-XX:SharedArchiveFile={folder}/spark-" in jvm_args
+    assert "ArchiveClassesAtExit" not in jvm_args

@@ -2,6 +2,7 @@
 ``python -m lakeprep.spark launch-args`` (lakeprep.spark.launch_args)."""
 from __future__ import annotations
 
+import dataclasses
 import shlex
 import subprocess
 import sys
@@ -26,16 +27,22 @@ def test_only_the_keys_read_at_jvm_start_become_arguments():
     assert set(LAUNCH_KEYS) == {"spark.driver.memory", "spark.driver.defaultJavaOptions"}
 
 
-def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_only():
-    args = launch_args(load_settings(ROOT / "conf" / "local.yaml").spark)
-    assert ("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 "
-            "-XX:ReservedCodeCacheSize=256m") in args
-    assert "spark.driver.memory=4g" in args
+def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_only(tmp_path):
+    spark = dataclasses.replace(load_settings(ROOT / "conf" / "local.yaml").spark,
+                                class_archive_dir=str(tmp_path))
+    args = launch_args(spark)
+    assert args[:2] == ["--conf", "spark.driver.memory=4g"]
+    assert args[3].startswith("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 "
+                              "-XX:ReservedCodeCacheSize=256m -XX:ArchiveClassesAtExit=")
+    # No archive folder: the conf's options alone.
+    assert launch_args(dataclasses.replace(spark, class_archive_dir=""))[3] == (
+        "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m")
 
 
 def test_cli_prints_shell_quoted_arguments_that_split_back(tmp_path):
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\nspark:\n  conf:\n"
+    cfg.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\nspark:\n  class_archive_dir: ''\n"
+                   "  conf:\n"
                    "    spark.driver.defaultJavaOptions: \"-XX:TieredStopAtLevel=1 -Dk='v w'\"\n")
     out = subprocess.run([sys.executable, "-m", "lakeprep.spark", "launch-args", "--config",
                           str(cfg)], capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,85 @@
+"""A class-data-sharing archive (JDK AppCDS) for local driver JVMs.
+
+A local run loads ~25,000 classes from ~300 jars (Spark, Delta, Hadoop, the OpenLineage
+listener) and verifies each one: seconds of CPU in every run, on the same 2 cores the Python
+workers need. A dynamic CDS archive holds those classes parsed and verified, mapped at start-up.
+
+The first run without an archive writes one when its JVM exits (``-XX:ArchiveClassesAtExit``,
+~20-30 s once); later runs map it (``-XX:SharedArchiveFile``). An archive is only valid for one
+JVM build and one class path, so its name carries a fingerprint of the ``java`` binary and of
+the jars (names, sizes, times): new jars or a new JDK simply make a new archive. The JVM writes
+the archive's header last and ignores (``-Xshare:auto``, the default) a file it cannot use, so a
+dump cut short costs nothing but the time. A dump goes to a ``.part`` file of its own and is
+renamed once it has not changed for a while, so concurrent runs never map a file being written.
+"""
+from __future__ import annotations
+
+import glob
+import hashlib
+import os
+import shutil
+import time
+import uuid
+from pathlib import Path
+
+# A dump older than this is finished (or abandoned): the JVM writes it in well under a minute.
+SETTLED_S = 120
+# First bytes of a dynamic archive (HotSpot's CDS_DYNAMIC_ARCHIVE_MAGIC 0xf00baba8, little-endian).
+_MAGIC = bytes.fromhex("a8ab0bf0")
+# The dump lists every class it skips (signed jars, old bytecode...): 1,700 lines of stdout.
+_QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
+
+
+def _java() -> str | None:
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home else shutil.which("java")
+    return os.path.realpath(java) if java and os.path.exists(java) else None
+
+
+def _spark_jars() -> list[str]:
+    home = os.environ.get("SPARK_HOME")
+    if not home:
+        import pyspark
+        home = os.path.dirname(pyspark.__file__)
+    return sorted(glob.glob(os.path.join(home, "jars", "*.jar")))
+
+
+def fingerprint(java: str | None = None, jars: list[str] | None = None) -> str | None:
+    """Identity of the JVM build and class path an archive is valid for; None without a java."""
+    java = java or _java()
+    if java is None:
+        return None
+    h = hashlib.sha256()
+    for path in [java, *(jars if jars is not None else _spark_jars())]:
+        st = os.stat(path)
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:16]
+
+
+def jvm_options(archive_dir: str, dump: bool = True, fp: str | None = None,
+                now: float | None = None) -> str:
+    """The JVM options that use this JVM's archive under ``archive_dir``, or (``dump``) write it
+    at exit when there is none yet; "" when no java is found or there is nothing to do."""
+    fp = fp or fingerprint()
+    if fp is None:
+        return ""
+    folder = Path(archive_dir).expanduser().resolve()
+    final = folder / f"spark-{fp}.jsa"
+    if not final.exists():
+        now = time.time() if now is None else now
+        for part in sorted(folder.glob(f"spark-{fp}.*.part")):
+            if now - part.stat().st_mtime <= SETTLED_S:
+                continue  # possibly still being written
+            with open(part, "rb") as fh:
+                complete = fh.read(len(_MAGIC)) == _MAGIC
+            if complete:
+                os.replace(part, final)  # atomic: a reader sees no file or the whole file
+                break
+            part.unlink()  # a dump cut short (its JVM killed): the next run writes another
+    if final.exists():
+        return f"-XX:SharedArchiveFile={final} {_QUIET}"
+    if not dump:
+        return ""
+    folder.mkdir(parents=True, exist_ok=True)
+    part = folder / f"spark-{fp}.{uuid.uuid4().hex[:8]}.part"
+    return f"-XX:ArchiveClassesAtExit={part} {_QUIET}"

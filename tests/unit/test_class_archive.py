@@ -1,0 +1,65 @@
+"""The driver JVM's class-data-sharing archive: one per JVM build and jar set, written once by a
+job run, promoted only when complete, used by every later run."""
+from __future__ import annotations
+
+import os
+import time
+
+from lakeprep import class_archive as ca
+
+
+def _files(tmp_path):
+    java = tmp_path / "java"
+    java.write_bytes(b"jvm")
+    jar = tmp_path / "a.jar"
+    jar.write_bytes(b"jar")
+    return str(java), [str(jar)]
+
+
+def test_fingerprint_changes_with_the_jvm_or_any_jar(tmp_path):
+    java, jars = _files(tmp_path)
+    first = ca.fingerprint(java, jars)
+    assert first == ca.fingerprint(java, jars)
+    with open(jars[0], "ab") as fh:  # a jar replaced by another version
+        fh.write(b"v2")
+    second = ca.fingerprint(java, jars)
+    assert second != first
+    other = tmp_path / "java17"
+    other.write_bytes(b"jvm")
+    assert ca.fingerprint(str(other), jars) != second
+    extra = tmp_path / "b.jar"
+    extra.write_bytes(b"x")
+    assert ca.fingerprint(java, jars + [str(extra)]) != second
+
+
+def test_without_an_archive_a_run_dumps_to_a_part_file_of_its_own(tmp_path):
+    folder = tmp_path / "jvm"
+    opts = ca.jvm_options(str(folder), fp="f00d")
+    assert opts.startswith(f"-XX:ArchiveClassesAtExit={folder}/spark-f00d.")
+    assert opts.split()[0].endswith(".part") and "-Xlog:cds=off" in opts
+    assert ca.jvm_options(str(folder), fp="f00d") != opts  # concurrent runs never share a file
+    assert ca.jvm_options(str(folder), dump=False, fp="f00d") == ""
+
+
+def test_a_settled_complete_dump_is_promoted_and_then_used(tmp_path):
+    part = tmp_path / "spark-f00d.1234abcd.part"
+    part.write_bytes(ca._MAGIC + b"\0" * 64)
+    now = time.time()
+    # Still being written (changed within SETTLED_S): not touched, another dump is asked for.
+    assert "ArchiveClassesAtExit" in ca.jvm_options(str(tmp_path), fp="f00d", now=now)
+    assert part.exists()
+    later = now + ca.SETTLED_S + 1
+    opts = ca.jvm_options(str(tmp_path), fp="f00d", now=later)
+    assert opts.split()[0] == f"-XX:SharedArchiveFile={tmp_path}/spark-f00d.jsa"
+    assert not part.exists() and (tmp_path / "spark-f00d.jsa").exists()
+    assert ca.jvm_options(str(tmp_path), dump=False, fp="f00d") == opts
+
+
+def test_a_dump_cut_short_is_dropped_not_used(tmp_path):
+    part = tmp_path / "spark-f00d.deadbeef.part"
+    part.write_bytes(b"\0" * 64)  # header not written yet: the JVM writes it last
+    old = time.time() - ca.SETTLED_S - 5
+    os.utime(part, (old, old))
+    opts = ca.jvm_options(str(tmp_path), fp="f00d")
+    assert "ArchiveClassesAtExit" in opts
+    assert not part.exists() and not (tmp_path / "spark-f00d.jsa").exists()
