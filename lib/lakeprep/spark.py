@@ -66,6 +66,7 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     variables override it either way (lakeprep.s3). Hadoop options are read when the session's
     SparkContext starts, so S3 must be configured here, not on a running session."""
     builder = SparkSession.builder.appName(settings.app_name)
+    launch: dict[str, str] = {}
     if launched_by_spark_submit():
         # spark-submit's --master (or its default) is in the JVM's system properties already.
         from pyspark import SparkConf
@@ -76,6 +77,10 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
         # Local Python workers default to whatever `python3` is on PATH; they must import the
         # same lakeprep and tiktoken as this driver.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        # The JVM this process launches gets the launch-time settings here. It only uses an
+        # existing class archive: archives are written by job runs started through launch-args,
+        # so that a short-lived session (a test, a tool) does not become everyone's archive.
+        launch = launch_conf(settings, dump_class_archive=False)
     s3_settings = s3 if s3 is not None else S3Settings()
     # S3 first: an explicit spark.hadoop.fs.s3a.* in the config's spark.conf (or extra_conf) is
     # a deliberate override and wins over what is derived from the s3 section and environment.
@@ -83,10 +88,6 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     # describe() names where credentials come from, never their values.
     log.info("%s", s3conf.resolve(s3_settings, os.environ).describe())
     local = settings.local_conf if master.startswith("local") else {}
-    # A JVM this process launches gets the launch-time settings here; it only uses an existing
-    # class archive: archives are written by job runs started through launch-args, so that a
-    # short-lived session (a test, a tool) does not become everyone's archive.
-    launch = {} if launched_by_spark_submit() else launch_conf(settings, dump_class_archive=False)
     for key, value in {**s3_options, **settings.conf, **local, **launch, **(extra_conf or {}),
                        **_DELTA_CONF}.items():
         builder = builder.config(key, value)

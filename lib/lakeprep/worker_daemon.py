@@ -6,7 +6,7 @@ Python worker from it for every concurrent Python task. With the stock daemon
 and the rule modules itself and builds dedup's separator table, about 1.6 CPU seconds per worker
 before its first row. Imported here once, the fork hands every worker the loaded modules
 (copy-on-write), so a worker starts on its rows at once. Selected by ``spark.python.daemon.module``
-in conf/local.yaml; the daemon itself is pyspark's, unchanged.
+in conf/local.yaml's ``spark.local_conf`` (local masters only); the daemon itself is pyspark's.
 """
 from __future__ import annotations
 
