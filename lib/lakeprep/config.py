@@ -194,6 +194,7 @@ class MinHashSettings:
     seed: int
     max_bucket_size: int
     max_iterations: int
+    single_task_max_edges: int
 
 
 @dataclass(frozen=True)
@@ -349,6 +350,8 @@ def _parse_dedup(raw: Mapping[str, Any]) -> DedupSettings:
         seed=_get(mh, p, "seed", int, check=lambda v: v >= 0),
         max_bucket_size=_get(mh, p, "max_bucket_size", int, check=lambda v: v >= 2),
         max_iterations=_get(mh, p, "max_iterations", int, check=_positive),
+        single_task_max_edges=_get(mh, p, "single_task_max_edges", int,
+                                   check=lambda v: v >= 0),
     )
     # The bands are cut from the signature; extra permutations only sharpen the verification.
     if minhash.bands * minhash.rows > minhash.num_perm:

@@ -101,8 +101,13 @@ def planted(spark):
 
 @pytest.fixture(scope="module")
 def results(spark, planted, settings):
-    """deduplicate() of the planted corpus repartitioned to 1, 3 and 8 partitions."""
-    return {n: dedup.deduplicate(planted.repartition(n), settings.dedup) for n in (1, 3, 8)}
+    """deduplicate() of the planted corpus repartitioned to 1, 3 and 8 partitions, and with the
+    clusters computed by label propagation instead of the single task ("propagation")."""
+    out = {n: dedup.deduplicate(planted.repartition(n), settings.dedup) for n in (1, 3, 8)}
+    propagate = dataclasses.replace(
+        settings.dedup, minhash=dataclasses.replace(settings.dedup.minhash, single_task_max_edges=0))
+    out["propagation"] = dedup.deduplicate(planted.repartition(3), propagate)
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +132,23 @@ def test_preconditions_of_the_planted_corpus(settings):
 def test_same_output_whatever_the_partitioning(results):
     assertDataFrameEqual(results[1], results[3])
     assertDataFrameEqual(results[1], results[8])
+
+
+def test_single_task_and_propagated_clusters_agree(results):
+    assertDataFrameEqual(results[1], results["propagation"])
+
+
+def test_clusters_in_one_task_up_to_the_configured_pairs(spark, planted, settings, caplog):
+    # The planted corpus has 5 verified pairs (n1-n2, c1-c2, c2-c3, p1-p2, s1-s2): a cap of 5
+    # takes the single task, 4 propagates.
+    mh = settings.dedup.minhash
+    for cap, propagated in ((5, False), (4, True)):
+        cfg = dataclasses.replace(settings.dedup,
+                                  minhash=dataclasses.replace(mh, single_task_max_edges=cap))
+        caplog.clear()
+        with caplog.at_level("INFO", logger="lakeprep.text"):
+            dedup.deduplicate(planted, cfg)
+        assert ("distributed connected components" in caplog.text) is propagated, cap
 
 
 def test_output_schema_keeps_documents_columns_and_adds_dedup_columns(results, planted):
@@ -257,6 +279,7 @@ def test_connected_components_long_chain_and_separate_components(spark):
     df = spark.createDataFrame(edges, "src string, dst string")
     labels = dict(dedup.connected_components(df, 10).collect())
     assert labels == union_find_components(edges)
+    assert dict(dedup.components_in_one_task(df.repartition(4)).collect()) == labels
     assert {n: labels[n] for n in labels if n.startswith("n")} == {f"n{i}": "n0" for i in range(10)}
     assert (labels["t0"], labels["t1"], labels["t2"]) == ("t0", "t0", "t0")
     assert (labels["z1"], labels["z9"]) == ("z1", "z1")

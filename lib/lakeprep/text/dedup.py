@@ -68,10 +68,13 @@ Near duplicates: MinHash + banded LSH
 * Shingles see words only: documents whose words are degenerate (ASCII art whose only "word"
   is a repeated ``v``) look identical. The document filter (mean word length, alphabetic
   share) rejects such text before dedup, which only considers accepted documents.
-* Clusters: connected components of the verified pairs, computed on the executors by min-label
+* Clusters: connected components of the verified pairs, computed on the executors. Up to
+  ``single_task_max_edges`` pairs (the usual case: near-duplicate pairs are few next to the
+  documents) by union-find in one Python task, one Spark job; above it by min-label
   propagation with pointer jumping (``label(v) ← min(label(v), labels of neighbours)``, then
   ``label(v) ← label(label(v))``), one DataFrame round per iteration, lineage cut by a
   checkpoint each round, stopping when no label changes (at most ``max_iterations`` rounds).
+  Both label a node with the smallest node of its component.
   Each cluster keeps its first-seen member; ``near_dup_cluster`` is that member's doc_id on every
   member, ``near_dup_similarity`` is each duplicate's estimated Jaccard to the kept document (in a
   chain A~B~C it can be below ``threshold`` for C) and, on the kept document, the highest of
@@ -432,16 +435,58 @@ def connected_components(edges: DataFrame, max_iterations: int) -> DataFrame:
     return labels.select("node", F.col("label").alias("component"))
 
 
+_COMPONENTS_SCHEMA = T.StructType([T.StructField("node", T.StringType(), False),
+                                     T.StructField("component", T.StringType(), False)])
+# Rows per output batch of the single-task components (bounds the pandas frame built at once).
+_COMPONENT_ROWS = 65536
+
+
+def _union_find(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """(node, component) of all (src, dst) edges in ``batches``: union-find whose root is always
+    the smallest node of its set (so the component is the same label the propagation gives);
+    path halving keeps the trees shallow."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for batch in batches:
+        for a, b in zip(batch["src"], batch["dst"]):
+            ra, rb = find(parent.setdefault(a, a)), find(parent.setdefault(b, b))
+            if ra != rb:  # Python compares str by code point: the order of Spark's UTF-8 bytes
+                parent[max(ra, rb)] = min(ra, rb)
+    nodes = list(parent)
+    for start in range(0, len(nodes), _COMPONENT_ROWS):
+        part = nodes[start:start + _COMPONENT_ROWS]
+        yield pd.DataFrame({"node": part, "component": [find(n) for n in part]})
+
+
+def components_in_one_task(edges: DataFrame) -> DataFrame:
+    """Same result as :func:`connected_components`, computed by one executor task (one Spark
+    job instead of several per propagation round). For graphs whose edges fit one Python
+    worker's memory: the caller bounds them (``single_task_max_edges``)."""
+    return edges.select("src", "dst").coalesce(1).mapInPandas(_union_find, _COMPONENTS_SCHEMA)
+
+
 def _near_duplicates(nodes: DataFrame, mh: MinHashSettings) -> DataFrame:
     """(doc_id, near_dup_cluster, near_dup_similarity, near_dup_of) for the ``nodes`` (accepted,
     not exact duplicates, with a signature) that are in a cluster."""
     _log_oversized(nodes, mh)
     verified = _materialize(verified_pairs(candidate_pairs(nodes, mh), nodes, mh))
-    if verified.isEmpty():
+    n_pairs = verified.count()
+    if n_pairs == 0:
         return nodes.sparkSession.createDataFrame(
             [], "doc_id string, near_dup_cluster string, near_dup_similarity double, "
                 "near_dup_of string")
-    components = connected_components(verified, mh.max_iterations)
+    if n_pairs <= mh.single_task_max_edges:
+        components = components_in_one_task(verified)
+    else:
+        log.info("dedup: %d verified pairs (> single_task_max_edges %d): distributed connected "
+                 "components", n_pairs, mh.single_task_max_edges)
+        components = connected_components(verified, mh.max_iterations)
     members = (components.withColumnRenamed("node", "doc_id")
                .join(nodes.select("doc_id", "ord_ts", "source_uri", "record_key", "signature"),
                      "doc_id"))
