@@ -227,3 +227,17 @@ def test_median_of_an_even_number_of_runs_is_rounded_for_the_page():
     # (45.6 + 45.6) / 2 is 45.599999999999994 in binary floats; the page shows 45.6.
     assert median_of([{"s": 45.6}, {"s": 45.6}], "s") == 45.6
     assert repr(median_of([{"s": 1.0}, {"s": 2.0}, {"s": 45.6}, {"s": 45.6}], "s")) == "23.8"
+
+
+def test_launch_args_come_from_the_measured_revisions_own_code(tmp_path):
+    import os
+
+    from lakeprep.bench import job
+    env = {**os.environ, "PYTHONPATH": str(job.REPO / "lib")}
+    args = job.launch_args_of(job.REPO, job.REPO / "conf/local.yaml", env)
+    assert any("-XX:TieredStopAtLevel=1" in a for a in args)
+    # A revision whose lakeprep has no launch-args command: its job starts without them.
+    (tmp_path / "lib" / "lakeprep").mkdir(parents=True)
+    (tmp_path / "lib" / "lakeprep" / "__init__.py").write_text("")
+    old = {**os.environ, "PYTHONPATH": str(tmp_path / "lib")}
+    assert job.launch_args_of(tmp_path, job.REPO / "conf/local.yaml", old) == []

@@ -6,7 +6,9 @@ Each run gets a fresh lake and a fresh PostgreSQL database, so every repeat does
 from __future__ import annotations
 
 import json
+import logging
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -16,10 +18,9 @@ from pathlib import Path
 import psycopg2
 
 from lakeprep.bench.memory import PeakMemory
-from lakeprep.config import load_settings
-from lakeprep.spark import launch_args
 
 REPO = Path(__file__).resolve().parents[3]
+log = logging.getLogger("bench")
 
 
 def fresh_database(server_params: dict, name: str) -> dict:
@@ -38,6 +39,21 @@ def spark_submit() -> str:
     return str(venv_bin / "spark-submit")
 
 
+def launch_args_of(repo: Path, config: Path, env: dict[str, str]) -> list[str]:
+    """The launch-time spark-submit arguments ``repo``'s own code derives from ``config`` (what
+    its `make run` passes): a baseline's config is read by the baseline's parser, not by this
+    tree's, which may require keys the baseline did not have. A revision older than the
+    launch-args command started its job without them. Run from this checkout, so relative
+    folders in the config (the class archive's) are the same for both sides of a comparison."""
+    proc = subprocess.run([sys.executable, "-m", "lakeprep.spark", "launch-args", "--config",
+                           str(config)], cwd=REPO, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        log.info("%s has no usable launch-args (%s): no launch-time settings", repo,
+                 (proc.stderr.strip().splitlines() or ["no output"])[-1])
+        return []
+    return shlex.split(proc.stdout)
+
+
 def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
             driver_memory: str = "4g", keep_lake: bool = False, repo: Path = REPO) -> dict:
     """One spark-submit of ``repo``'s jobs/text_pipeline.py (another checkout's for a before /
@@ -49,12 +65,11 @@ def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
            "PGHOST": db["host"], "PGPORT": str(db["port"]), "PGDATABASE": db["dbname"],
            "PGUSER": db["user"],
            "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    if repo != REPO:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo / "lib"),
-                                                          env.get("PYTHONPATH")]))
+    # repo's lib/ first, so the job (and its launch-args) are that revision's code.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo / "lib"), env.get("PYTHONPATH")]))
     # The config's launch-time settings (JVM options) as a user's spark-submit gets them (make
     # run); --driver-memory after them wins over the config's value.
-    cmd = [spark_submit(), *launch_args(load_settings(config).spark), "--driver-memory", driver_memory,
+    cmd = [spark_submit(), *launch_args_of(repo, config, env), "--driver-memory", driver_memory,
            "--driver-java-options", f"-Dlog4j2.configurationFile={repo / 'conf/log4j2.properties'}",
            str(repo / "jobs/text_pipeline.py"), "--input", str(input_dir), "--lake", str(lake),
            "--config", str(config), "--quiet"]
