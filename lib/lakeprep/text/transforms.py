@@ -175,13 +175,14 @@ def warm_up_worker(settings: Settings) -> None:
     chunk_document("warm-up", doc["text"] or "", settings)
 
 
-def warm_python_workers(spark: SparkSession, settings: Settings) -> int:
-    """Start the Python side of the executors before the first stage with Python UDFs needs
-    it: locally the worker daemon (its imports) and one warmed-up worker, ~2 s of a fresh
-    session (docs/BENCHMARKS.md). The pipeline runs this in the background while ingest lists
-    and reads the inputs. One task, so ingest's own jobs keep the other task slots; workers the
-    first stage forks later come from the started daemon. Idle workers are reused by the next
-    Python tasks (spark.python.worker.reuse, the default). Returns the worker's process id."""
+def warm_python_workers(spark: SparkSession, settings: Settings) -> list[int]:
+    """Start one Python worker per task slot (locally also their daemon) and warm each up, so
+    the first stage with Python UDFs does not pay for it: ~2.4 s before the first batch of a
+    fresh session (docs/BENCHMARKS.md). The pipeline runs this in the background while the
+    driver lists and reads the inputs, JVM-only work. Idle workers are reused by the next
+    Python tasks (spark.python.worker.reuse, the default). Returns the workers' process ids."""
+    slots = max(1, spark.sparkContext.defaultParallelism)
+
     def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         import os
         warm_up_worker(settings)
@@ -189,7 +190,8 @@ def warm_python_workers(spark: SparkSession, settings: Settings) -> int:
             pass
         yield pd.DataFrame({"pid": [os.getpid()]})
 
-    return spark.range(0, 1, 1, 1).mapInPandas(run, "pid int").collect()[0].pid
+    rows = spark.range(0, slots, 1, slots).mapInPandas(run, "pid int").collect()
+    return sorted({r.pid for r in rows})
 
 
 def _pii_in_span(spans: list, start: int, end: int) -> dict[str, int]:
