@@ -29,32 +29,3 @@ def test_workers_fork_with_the_rule_modules_already_imported(spark, settings):
             .collect())
     assert len(rows) == 2
     assert all(r.transforms and r.dedup and r.separators_built for r in rows)
-
-
-def test_warm_up_leaves_workers_with_the_tokenizer_loaded(spark, settings):
-    from lakeprep.text import transforms
-    pids = transforms.warm_python_workers(spark, settings)
-    assert 1 <= len(pids) <= spark.sparkContext.defaultParallelism
-
-    def probe(batches):
-        import os
-
-        import pandas as pd
-
-        from lakeprep.text import chunking
-        for _ in batches:
-            pass
-        yield pd.DataFrame({"pid": [os.getpid()],
-                            "encoders": [chunking.get_encoding.cache_info().currsize]})
-
-    rows = spark.range(4, numPartitions=2).mapInPandas(probe, "pid int, encoders int").collect()
-    # Idle workers are reused: the next Python tasks run in warmed-up workers.
-    assert {r.pid for r in rows} & set(pids)
-    assert all(r.encoders >= 1 for r in rows)
-
-
-def test_warm_up_worker_loads_the_encoder(settings):
-    from lakeprep.text import chunking, transforms
-    chunking.get_encoding.cache_clear()
-    transforms.warm_up_worker(settings)
-    assert chunking.get_encoding.cache_info().currsize == 1

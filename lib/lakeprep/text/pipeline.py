@@ -34,7 +34,7 @@ from lakeprep.text import dedup
 from lakeprep.text import incremental as inc
 from lakeprep.text import report as rpt
 from lakeprep.text.ingest import read_inputs
-from lakeprep.text.transforms import chunk_documents, process_documents, warm_python_workers
+from lakeprep.text.transforms import chunk_documents, process_documents
 
 log = logging.getLogger("lakeprep.text")
 
@@ -239,10 +239,6 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     cached = []
     try:
         _use_reliable_checkpoints(spark, layout, run_id)
-        # Python workers start (and load the tokenizer) while ingest runs JVM-only work; the
-        # documents stage then finds them ready (lakeprep.text.transforms.warm_python_workers).
-        pending.append(Background("python_workers", lambda: warm_python_workers(spark, settings),
-                                  background))
         with timed_stage("ingest", timings):
             # Read and hash the sources once; only new and changed documents go further.
             ingested = _materialize(read_inputs(spark, input_uris, settings.input), cached,

@@ -12,13 +12,13 @@ import json
 from collections.abc import Iterator
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from lakeprep.config import Settings
 from lakeprep.text import boilerplate, chunk_rules, chunking, clean, decode, language, pii, quality
-from lakeprep.text.ingest import FORMAT_JSONL, FORMAT_TEXT
+from lakeprep.text.ingest import FORMAT_JSONL
 
 STATUS_ACCEPTED, STATUS_REJECTED = "accepted", "rejected"
 REASON_MALFORMED_RECORD = "malformed_record"
@@ -159,39 +159,6 @@ def process_documents(bronze: DataFrame, settings: Settings) -> DataFrame:
         .withColumn("rules_version", F.lit(settings.rules_fingerprint()))
         .withColumn("processed_at", F.current_timestamp())
     )
-
-
-# A short English paragraph: passes decoding, cleaning and language identification, so the
-# warm-up below reaches the quality rules, the tokenizer and the PII detectors.
-_WARM_UP_DOCUMENT = (b"The committee met on Tuesday to review the quarterly report. Members "
-                     b"agreed that the new schedule works well for everyone, and they asked "
-                     b"the secretary to send the minutes to all departments by Friday.\n")
-
-
-def warm_up_worker(settings: Settings) -> None:
-    """What a Python worker otherwise builds on its first document: the tiktoken encoder and
-    every lazily built rule table, by processing and chunking one small document."""
-    doc = process_document(_WARM_UP_DOCUMENT, FORMAT_TEXT, None, settings)
-    chunk_document("warm-up", doc["text"] or "", settings)
-
-
-def warm_python_workers(spark: SparkSession, settings: Settings) -> list[int]:
-    """Start one Python worker per task slot (locally also their daemon) and warm each up, so
-    the first stage with Python UDFs does not pay for it: ~2.4 s before the first batch of a
-    fresh session (docs/BENCHMARKS.md). The pipeline runs this in the background while the
-    driver lists and reads the inputs, JVM-only work. Idle workers are reused by the next
-    Python tasks (spark.python.worker.reuse, the default). Returns the workers' process ids."""
-    slots = max(1, spark.sparkContext.defaultParallelism)
-
-    def run(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        import os
-        warm_up_worker(settings)
-        for _ in batches:
-            pass
-        yield pd.DataFrame({"pid": [os.getpid()]})
-
-    rows = spark.range(0, slots, 1, slots).mapInPandas(run, "pid int").collect()
-    return sorted({r.pid for r in rows})
 
 
 def _pii_in_span(spans: list, start: int, end: int) -> dict[str, int]:
