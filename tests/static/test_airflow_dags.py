@@ -235,7 +235,14 @@ def test_deadline_alert_is_the_sla(dag_id, hours):
 def test_spark_submit_line_runs_the_job_with_flags_it_accepts(mode, dag_id):
     job = DAG_IDS[dag_id]
     task = probe()[mode]["dags"][dag_id]["tasks"]["spark_submit"]
-    argv = shlex.split(task["bash_command"])
+    line = task["bash_command"]
+    if mode == "local":
+        # As `make run`: the config's launch-time settings (driver memory, JVM options) first.
+        launch = ('eval "set -- $(.venv/bin/python -m lakeprep.spark launch-args '
+                  '--config conf/local.yaml)" && ')
+        assert line.startswith(launch)
+        line = line[len(launch):]
+    argv = shlex.split(line)
     assert argv[0] == "exec"
     suffix = f"jobs/{job}.py"
     job_file = next(a for a in argv if a.endswith(suffix))
@@ -243,6 +250,15 @@ def test_spark_submit_line_runs_the_job_with_flags_it_accepts(mode, dag_id):
     config = Path(args.config)
     if mode == "local":
         assert argv[1] == ".venv/bin/spark-submit" and job_file == suffix
+        assert argv[2] == "$@" and '.venv/bin/spark-submit "$@"' in line
+        assert "--driver-memory" not in argv   # from the config, through launch-args
+        # What "$@" holds when the shell runs the line in the checkout: one argument per
+        # setting, the JVM options (with spaces) one word.
+        held = subprocess.run(["bash", "-c", launch + 'printf "%s\\n" "$@"'], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.splitlines()
+        assert held[held.index("spark.driver.memory=4g") - 1] == "--conf"
+        assert any(h.startswith("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 ")
+                   for h in held)
         assert (ROOT / job_file).is_file() and (ROOT / config).is_file()
         assert config == Path("conf/local.yaml")
         log4j = next(a for a in argv if a.startswith("-Dlog4j2.configurationFile="))

@@ -84,9 +84,13 @@ JOBS: dict[str, dict[str, Any]] = {
 
 # The same command lines as `make run` / `make run-trials` (local) and the compose `submit`
 # service (docker), so a scheduled run is the run a user starts by hand.
-LOCAL_SUBMIT = [".venv/bin/spark-submit", "--driver-memory", "4g",
-                "--driver-java-options", "-Dlog4j2.configurationFile=conf/log4j2.properties"]
 LOCAL_CONFIG = "conf/local.yaml"
+# The config's launch-time settings (driver memory, JVM options: lakeprep.spark launch-args),
+# made the shell's positional parameters and passed on by the "$@" of LOCAL_SUBMIT.
+LOCAL_LAUNCH = ('eval "set -- $(.venv/bin/python -m lakeprep.spark launch-args --config '
+                + LOCAL_CONFIG + ')"')
+LOCAL_SUBMIT = [".venv/bin/spark-submit", "$@",
+                "--driver-java-options", "-Dlog4j2.configurationFile=conf/log4j2.properties"]
 # Inside the image the checkout is /opt/lakeprep (Dockerfile); the master is the compose service.
 DOCKER_RUN = ["docker", "compose", "run", "--rm", "submit"]
 DOCKER_SUBMIT = ["/opt/spark/bin/spark-submit", "--master", "spark://spark-master:7077",
@@ -113,12 +117,16 @@ def submit_command(job: str, mode: str) -> list[str]:
     raise ValueError(f"no spark-submit command for mode {mode!r}")
 
 
-def _bash_command(argv: list[str]) -> str:
+def bash_command(job: str, mode: str) -> str:
+    """The task's shell line: `submit_command` quoted, after the launch-time settings in local
+    mode (as `make run`)."""
     # Quote everything except the $LAKEPREP_* references, which are double-quoted so the shell
-    # expands them as one word each, whatever they contain.
-    words = [f'"{a}"' if a.startswith("$LAKEPREP_") else shlex.quote(a) for a in argv]
+    # expands them as one word each, whatever they contain, and "$@" (one word per argument).
+    words = [f'"{a}"' if a.startswith("$LAKEPREP_") or a == "$@" else shlex.quote(a)
+             for a in submit_command(job, mode)]
     # `exec`: the job replaces the shell, so Airflow's SIGTERM on timeout reaches spark-submit.
-    return "exec " + " ".join(words)
+    line = "exec " + " ".join(words)
+    return f"{LOCAL_LAUNCH} && {line}" if mode == "local" else line
 
 
 # ------------------------------------------------------------------------------------- EMR step
@@ -242,7 +250,7 @@ def build_dag(job: str, *, schedule: str, deadline: timedelta, execution_timeout
             # `submit` container (docker). One line to read, identical to the README's.
             BashOperator(
                 task_id="spark_submit",
-                bash_command=_bash_command(submit_command(job, mode)),
+                bash_command=bash_command(job, mode),
                 cwd=repo_dir,
                 env={
                     "LAKEPREP_INPUT": _var("lakeprep_input", defaults["lakeprep_input"]),
