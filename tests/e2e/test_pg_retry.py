@@ -15,6 +15,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 from py4j.protocol import Py4JJavaError
+from pyspark.sql import functions as F
 
 from lakeprep.config import RetrySettings, load_settings
 from lakeprep.db import load as pg
@@ -207,3 +208,21 @@ def test_jdbc_errors_are_classified(spark, server):
     with pytest.raises(Py4JJavaError) as data_error:
         pg.write_staging(df, target, "strict", "r1", SETTINGS.postgres.jdbc)
     assert not is_connection_error(data_error.value)
+
+
+def test_load_checks_the_row_counts_the_caller_gives(spark, server):
+    # The pipeline passes the counts it took when it materialized the frames; the merge checks
+    # the staged rows against them (a wrong count is never merged), and without them
+    # load_run counts the frames itself.
+    target = new_database(server, "given_counts")
+    engine = target.engine()
+    pg.create_schema(engine, target.schema, SETTINGS.chunking.max_tokens)
+    names = dict.fromkeys(pg._DOC_COLUMNS + pg._CHUNK_COLUMNS)   # in order, each once
+    nothing = spark.range(0).select(*[F.lit(None).cast("string").alias(c) for c in names])
+    docs = nothing.select(*pg._DOC_COLUMNS)
+    chunks = nothing.select(*pg._CHUNK_COLUMNS, "status", "reject_reason")
+    with pytest.raises(pg.StagingIncomplete, match="0 of 1 rows"):
+        pg.load_run(docs, chunks, target, engine, "r1", SETTINGS.postgres.jdbc, rows=(1, 0))
+    assert pg.load_run(docs, chunks, target, engine, "r2", SETTINGS.postgres.jdbc,
+                       rows=None)["documents_upserted"] == 0
+    engine.dispose()

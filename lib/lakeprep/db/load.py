@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from lakeprep.background import Background
 from lakeprep.config import JdbcSettings, RetrySettings
 from lakeprep.db import audit
 from lakeprep.db import schema as S
@@ -314,9 +315,12 @@ def stage_rows(df: DataFrame, target: PgTarget, engine: sa.Engine, table: str, r
 
 def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: sa.Engine,
              run_id: str, jdbc: JdbcSettings, retry: RetrySettings | None = None,
-             sleep: Callable[[float], None] = time.sleep) -> dict[str, int]:
+             sleep: Callable[[float], None] = time.sleep,
+             rows: tuple[int, int] | None = None) -> dict[str, int]:
     """Staging write of the run's documents and chunks, then the transactional merge, each step
-    retried on connection errors (``retry``; None = one attempt)."""
+    retried on connection errors (``retry``; None = one attempt). ``rows``: the row counts of
+    ``documents`` and ``chunks`` when the caller has them (the pipeline counted both when it
+    materialized them), else they are counted here."""
     retry = retry or RetrySettings(1, 0.0, 0.0)
     where = f"{target.host}:{target.port}"
     # Columns a step may not have produced (dedup switched off) are loaded as NULL.
@@ -324,14 +328,22 @@ def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: 
                 else F.lit(None).cast(_OPTIONAL_DOC_COLUMNS[c]).alias(c) for c in _DOC_COLUMNS]
     staged = ((documents.select(*doc_cols), S.STG_DOCUMENTS),
               (chunks.select(*_CHUNK_COLUMNS, "status", "reject_reason"), S.STG_CHUNKS))
-    # The inputs are materialized by the pipeline: counting them is cheap.
-    expected = {table: df.count() for df, table in staged}
+    # What the merge must find staged; the selects above keep every row.
+    expected = dict(zip((table for _, table in staged), rows) if rows is not None else
+                    ((table, df.count()) for df, table in staged))
     for attempt in (1, 2):
-        for df, table in staged:
-            # Bound as defaults: the lambda is called inside this iteration, but B023 cannot see it.
-            call_with_retry(lambda df=df, table=table: stage_rows(df, target, engine, table, run_id,
-                                                                  jdbc), retry,
-                            f"the staging write ({table})", where, sleep=sleep)
+        # Both staging writes at once, each on its own thread and connections: while one
+        # waits on PostgreSQL inserting, the other keeps the JVM busy (docs/BENCHMARKS.md).
+        writes = [Background(f"staging_{table}",
+                             # Bound as defaults: B023 cannot see the lambda is called at once.
+                             lambda df=df, table=table: call_with_retry(
+                                 lambda: stage_rows(df, target, engine, table, run_id, jdbc),
+                                 retry, f"the staging write ({table})", where, sleep=sleep),
+                             {}) for df, table in staged]
+        for write in writes:  # all finished before any error goes up: no write left running
+            write.wait_quietly()
+        for write in writes:
+            write.result()
         try:
             return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected),
                                    retry, "the merge", where, sleep=sleep)

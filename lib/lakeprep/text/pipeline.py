@@ -108,13 +108,17 @@ def _use_reliable_checkpoints(spark: SparkSession, layout: LakeLayout, run_id: s
         spark.sparkContext.setCheckpointDir(f"{layout.root}/_checkpoints/{run_id}")
 
 
-def _materialize(df: DataFrame, cached: list, what: str) -> DataFrame:
+def _materialize(df: DataFrame, cached: list, what: str,
+                 rows: dict[str, int] | None = None) -> DataFrame:
     """Compute ``df`` once into Spark's disk cache, so the MERGE, the next stage, the load and
     the report reuse it instead of recomputing the Python UDFs; the count is the progress line
-    (and makes each stage's time its own)."""
+    (and makes each stage's time its own), kept in ``rows[what]`` for whoever needs it."""
     df = df.persist(StorageLevel.DISK_ONLY)
     cached.append(df)
-    log.info("%s: %d rows", what, df.count())
+    n = df.count()
+    if rows is not None:
+        rows[what] = n
+    log.info("%s: %d rows", what, n)
     return df
 
 
@@ -237,6 +241,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     background: dict[str, float] = {}
     pending: list[Background] = []
     cached = []
+    row_counts: dict[str, int] = {}
     try:
         _use_reliable_checkpoints(spark, layout, run_id)
         with timed_stage("ingest", timings):
@@ -279,12 +284,13 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
                                   documents.columns)
             written = documents if gone is None else documents.unionByName(inc.freeze(gone))
-            written = _materialize(written, cached, "document rows to write")
+            written = _materialize(written, cached, "document rows to write", row_counts)
             pending.append(Background("documents_write", lambda: delta_io.upsert(
                 spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                 evolve_schema=True), background))
         with timed_stage("chunks", timings):
-            chunks = _materialize(chunk_documents(documents, settings), cached, "chunks")
+            chunks = _materialize(chunk_documents(documents, settings), cached, "chunks",
+                                  row_counts)
 
             def write_chunks() -> None:
                 first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
@@ -309,7 +315,9 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                 }), dedup.dedup_stats(documents)), background)
             pending.append(summary)
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
-                                    settings.postgres.jdbc, settings.postgres.retry, sleep=sleep)
+                                    settings.postgres.jdbc, settings.postgres.retry, sleep=sleep,
+                                    rows=(row_counts["document rows to write"],
+                                          row_counts["chunks"]))
         with timed_stage("writes_wait", timings):
             # Every Delta write must be done before the state says these documents are.
             join_all(pending)
