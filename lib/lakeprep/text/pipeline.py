@@ -255,9 +255,13 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             if deleted is not None:
                 deleted = _materialize(deleted, cached, "documents deleted at source")
             requeue = inc.duplicates_to_requeue(silver_docs, state, ingested, deleted)
-            classified = _materialize(
-                inc.classify(ingested, state, rules_version, full_refresh, requeue), cached,
-                "inputs classified")
+            classified = inc.classify(ingested, state, rules_version, full_refresh, requeue)
+            if state is not None:
+                # Joined with the state: computed once for the counts, the bronze write and the
+                # documents. Without a state (a first run) it is the cached inputs with two
+                # constant columns, and caching the content twice cost ~1 s per 8,000
+                # documents (docs/BENCHMARKS.md).
+                classified = _materialize(classified, cached, "inputs classified")
             changes = inc.counts(classified, deleted)
             inc.check_deletions(state, changes["deleted_at_source"], input_uris,
                                 settings.input.max_deleted_fraction,
