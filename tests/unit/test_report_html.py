@@ -46,17 +46,3 @@ def test_markdown_and_html_agree_on_counts():
     md, page = render_markdown(REPORT), render_html(REPORT)
     for needle in ("too_few_words", "binary_content", "non_alnum_ratio"):
         assert needle in md and needle in page
-
-
-def test_figures_rendered_ahead_are_used_as_given(monkeypatch):
-    # The pipeline renders the plots while PostgreSQL merges and hands them over: the page
-    # embeds them as they are and renders nothing again.
-    from lakeprep.text import report_html
-    figures = report_html.render_figures(REPORT)
-    assert len(re.findall(r"data:image/png", figures)) == 6
-
-    def no_second_rendering(fig):
-        raise AssertionError("plots rendered twice")
-    monkeypatch.setattr(report_html, "_png", no_second_rendering)
-    page = render_html(REPORT, figures)
-    assert figures in page

@@ -305,11 +305,9 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             pending.append(Background("chunks_write", write_chunks, background))
         with timed_stage("postgres", timings):
             # The report's aggregations read the same cached frames; they run while PostgreSQL
-            # computes the merge (full-text vectors, indexes), when Spark's cores are idle. The
-            # HTML page's plots need only them: rendered there too.
-            def summarize() -> tuple[dict, dict, str]:
-                from lakeprep.text.report_html import render_figures  # matplotlib
-                report = rpt.build_report(documents, chunks, {
+            # computes the merge (full-text vectors, indexes), when Spark's cores are idle.
+            summary = Background("report_aggregations", lambda: (
+                rpt.build_report(documents, chunks, {
                     "run_id": run_id,
                     "input_uris": input_uris,
                     "lake_uri": layout.root,
@@ -318,9 +316,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                     "started_at": started.isoformat(timespec="seconds"),
                     "postgres_target": target.describe(),
                     "full_refresh": full_refresh,
-                })
-                return report, dedup.dedup_stats(documents), render_figures(report)
-            summary = Background("report_aggregations", summarize, background)
+                }), dedup.dedup_stats(documents)), background)
             pending.append(summary)
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep,
@@ -335,7 +331,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             inc.write_state(spark, layout.state_documents, selected, deleted, rules_version,
                             run_id)
         with timed_stage("report", timings):
-            report, dedup_counts, figures = summary.result()
+            report, dedup_counts = summary.result()
             report["dedup"] = dedup_counts
             report["incremental"] = changes
             report["postgres"] = pg_counts
@@ -363,8 +359,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             report["stage_seconds"] = timings
             report["background_seconds"] = background
             report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
-            report_uri = rpt.write_report(spark, report,
-                                          layout.report_dir(settings.report.dir, run_id), figures)
+            report_uri = rpt.write_report(spark, report, layout.report_dir(settings.report.dir, run_id))
             report["report_uri"] = report_uri
         d, c = report["documents"], report["chunks"]
         counts = {

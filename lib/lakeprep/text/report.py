@@ -267,13 +267,10 @@ def write_text(spark: SparkSession, uri: str, text: str) -> None:
         stream.close()
 
 
-def write_report(spark: SparkSession, report: dict, directory: str,
-                 figures: str | None = None) -> str:
-    """report.json, report.md and report.html under ``directory``; ``figures``: the HTML page's
-    plots when already rendered (report_html.render_figures)."""
+def write_report(spark: SparkSession, report: dict, directory: str) -> str:
     from lakeprep.text.report_html import render_html  # matplotlib: imported only when writing
 
     write_text(spark, f"{directory}/report.json", json.dumps(report, indent=2, default=str))
     write_text(spark, f"{directory}/report.md", render_markdown(report))
-    write_text(spark, f"{directory}/report.html", render_html(report, figures))
+    write_text(spark, f"{directory}/report.html", render_html(report))
     return f"{directory}/report.md"

@@ -69,11 +69,9 @@ def _table(rows: dict, header: str) -> str:
     return f"<table><tr><th>{html.escape(header)}</th><th>count</th></tr>{body}</table>"
 
 
-def render_figures(report: dict) -> str:
-    """The page's plots as inline <figure>s. They need only the report's aggregates, so the
-    pipeline renders them while PostgreSQL merges (matplotlib's import and rendering are about
-    a second of the driver's time, off the run's critical path there)."""
+def render_html(report: dict) -> str:
     d, c = report["documents"], report["chunks"]
+    t = c["token_count"]
     hist = report.get("histograms", {})
     q = hist.get("quality_score", {})
     tok = hist.get("token_count", {})
@@ -93,18 +91,10 @@ def render_figures(report: dict) -> str:
         ("Languages", _bars(d.get("languages", {}), "Documents by detected language",
                             _ACCEPTED, "documents")),
     ]
-    return "".join(
+    figures = "".join(
         f'<figure><img alt="{html.escape(title)}" src="data:image/png;base64,{png}">'
         f"<figcaption>{html.escape(title)}</figcaption></figure>"
         for title, png in plots if png)
-
-
-def render_html(report: dict, figures: str | None = None) -> str:
-    """The page; ``figures``: render_figures(report) when already rendered."""
-    d, c = report["documents"], report["chunks"]
-    t = c["token_count"]
-    if figures is None:
-        figures = render_figures(report)
     summary = {
         "input records": d["input_records"], "documents": d["documents"],
         "accepted documents": d["accepted"], "rejected documents": d["rejected"],
