@@ -78,6 +78,20 @@ def test_oversized_input_is_quarantined_without_bytes(spark, corpus, settings):
     assert prose.size_bytes == len(PROSE.encode())
 
 
+def test_text_only_inputs_skip_the_record_readers(spark, tmp_path, settings):
+    # Without JSON Lines or Parquet files there is no record relation, so no empty scan and no
+    # key-collision window (a shuffle) in the plan; with one .jsonl file both are there.
+    (tmp_path / "a.txt").write_text(PROSE, encoding="utf-8")
+    assert ingest.read_jsonl_files(spark, [tmp_path.as_uri()], settings.input) is None
+    plan = ingest.read_inputs(spark, [tmp_path.as_uri()], settings.input)._jdf \
+        .queryExecution().analyzed().toString()
+    assert "Window" not in plan
+    (tmp_path / "b.jsonl").write_text('{"id": "r1", "text": "hello"}\n', encoding="utf-8")
+    both = ingest.read_inputs(spark, [tmp_path.as_uri()], settings.input)
+    assert "Window" in both._jdf.queryExecution().analyzed().toString()
+    assert sorted(r.source_format for r in both.collect()) == ["jsonl", "txt"]
+
+
 def test_missing_input_fails_with_path(spark, tmp_path, settings):
     with pytest.raises(FileNotFoundError, match="nope"):
         ingest.read_inputs(spark, [(tmp_path / "nope").as_uri()], settings.input)

@@ -259,13 +259,17 @@ def read_text_files(spark: SparkSession, uris: list[str], cfg: InputSettings) ->
     return _finish(df, cfg.max_document_bytes)
 
 
-def read_jsonl_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame:
-    raw = (
+def read_jsonl_files(spark: SparkSession, uris: list[str], cfg: InputSettings) -> DataFrame | None:
+    """One row per non-blank JSON Lines record; None when no such file is under ``uris`` (the
+    relation's own listing says so: no empty scan, and no key-collision shuffle over nothing)."""
+    lines = (
         spark.read.option("recursiveFileLookup", "true")
         .option("pathGlobFilter", _glob(cfg.jsonl_extensions))
         .text(uris)
-        .select("value", "_metadata.file_path", "_metadata.file_modification_time")
     )
+    if not _listed_files(lines):
+        return None
+    raw = lines.select("value", "_metadata.file_path", "_metadata.file_modification_time")
     # Blank lines separate nothing in JSON Lines and are not records, so they are not documents.
     raw = raw.filter(F.trim(F.col("value")) != "")
     record_id = F.get_json_object(F.col("value"), f"$.{cfg.id_column}")
@@ -398,10 +402,10 @@ def read_inputs(spark: SparkSession, uris: list[str], cfg: InputSettings) -> Dat
     # A text file's key is its path, unique by construction; only export records can collide,
     # so only they pay for the shuffle that resolving collisions needs.
     files = read_text_files(spark, uris, cfg).withColumn("duplicate_records", F.lit(1))
-    records = [read_jsonl_files(spark, uris, cfg)]
-    parquet = read_parquet_files(spark, uris, cfg)
-    if parquet is not None:
-        records.append(parquet)
+    records = [df for df in (read_jsonl_files(spark, uris, cfg),
+                             read_parquet_files(spark, uris, cfg)) if df is not None]
+    if not records:
+        return files
     return files.unionByName(resolve_key_collisions(reduce(DataFrame.unionByName, records)))
 
 
