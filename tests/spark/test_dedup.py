@@ -134,6 +134,20 @@ def test_same_output_whatever_the_partitioning(results):
     assertDataFrameEqual(results[1], results[8])
 
 
+def test_small_result_is_broadcast_to_the_documents(spark, planted, settings):
+    # The documents (with their text) are not shuffled to meet dedup's small result; with
+    # broadcasts switched off Spark's own plan (a sort-merge join) is kept.
+    def plan(threshold: str) -> str:
+        spark.conf.set("spark.sql.autoBroadcastJoinThreshold", threshold)
+        try:
+            out = dedup.deduplicate(planted, settings.dedup)
+            return out._jdf.queryExecution().executedPlan().toString()
+        finally:
+            spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
+    assert "BroadcastHashJoin" in plan("10MB")
+    assert "BroadcastHashJoin" not in plan("-1")
+
+
 def test_single_task_and_propagated_clusters_agree(results):
     assertDataFrameEqual(results[1], results["propagation"])
 

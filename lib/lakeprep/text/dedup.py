@@ -513,6 +513,22 @@ def _with_null_dedup_columns(documents: DataFrame) -> DataFrame:
                                    for f in DEDUP_COLUMNS.fields])
 
 
+# Upper bound of one row of _apply's result in Spark's row format: five strings of at most 64
+# characters (SHA-256 hex ids and hashes, the reason), a double and the row's field offsets.
+_RESULT_ROW_BYTES = 400
+
+
+def _fits_broadcast(result: DataFrame) -> bool:
+    """Whether the materialized ``result`` is within Spark's own broadcast limit
+    (spark.sql.autoBroadcastJoinThreshold; -1 turns broadcasts off), judged by its row count."""
+    try:
+        limit = int(result.sparkSession._jsparkSession.sessionState().conf()
+                    .autoBroadcastJoinThreshold())
+    except Exception:  # no JVM handle (Spark Connect): leave the choice to Spark
+        return False
+    return limit > 0 and result.count() * _RESULT_ROW_BYTES <= limit
+
+
 def _apply(documents: DataFrame, cfg: DedupSettings, near: bool) -> DataFrame:
     keys = _materialize(_mark_exact(_document_keys(documents, cfg, with_signatures=near)))
     result = keys.select("doc_id", "content_hash", "exact_dup_of")
@@ -531,6 +547,10 @@ def _apply(documents: DataFrame, cfg: DedupSettings, near: bool) -> DataFrame:
         F.when(F.col("exact_dup_of").isNotNull(), F.lit(REASON_EXACT))
         .when(F.col("near_dup_of").isNotNull(), F.lit(REASON_NEAR)).alias("_dd_reason")))
 
+    if _fits_broadcast(result):
+        # Spark cannot size a checkpoint before running it, so it plans a sort-merge join that
+        # shuffles the documents, text and all; the result is small: send it to them instead.
+        result = F.broadcast(result)
     joined = documents.join(result, documents["doc_id"] == result["_dd_doc_id"], "left")
     is_dup = F.col("_dd_reason").isNotNull()
     replaced = {
