@@ -92,23 +92,6 @@ def test_text_only_inputs_skip_the_record_readers(spark, tmp_path, settings):
     assert sorted(r.source_format for r in both.collect()) == ["jsonl", "txt"]
 
 
-def test_file_bytes_are_not_shuffled_to_the_listing(spark, tmp_path, settings):
-    # Files too big to broadcast (here: over a 64 KB limit) stay where the scan reads them and
-    # the small listing is broadcast to them, instead of every file's bytes being shuffled.
-    (tmp_path / "big.txt").write_text(PROSE * (200_000 // len(PROSE) + 1), encoding="utf-8")
-    (tmp_path / "small.txt").write_text(PROSE, encoding="utf-8")
-    spark.conf.set("spark.sql.autoBroadcastJoinThreshold", str(64 * 1024))
-    try:
-        df = ingest.read_text_files(spark, [tmp_path.as_uri()], settings.input)
-        plan = df._jdf.queryExecution().executedPlan().toString()
-        rows = {r.source_uri.rsplit("/", 1)[-1]: r for r in df.collect()}
-    finally:
-        spark.conf.unset("spark.sql.autoBroadcastJoinThreshold")
-    assert "BroadcastHashJoin" in plan
-    assert sorted(rows) == ["big.txt", "small.txt"]
-    assert rows["small.txt"].content == PROSE.encode() and rows["small.txt"].ingest_error is None
-
-
 def test_missing_input_fails_with_path(spark, tmp_path, settings):
     with pytest.raises(FileNotFoundError, match="nope"):
         ingest.read_inputs(spark, [(tmp_path / "nope").as_uri()], settings.input)

@@ -240,16 +240,7 @@ def read_text_files(spark: SparkSession, uris: list[str], cfg: InputSettings) ->
 
     loaded = (raw.filter(F.col("length") <= F.lit(cfg.max_document_bytes))
               .select(F.col("path").alias("loaded_path"), "content"))
-    # Every listed file, with its bytes when the scan read them. An outer join keeping every
-    # listed file would shuffle every file's bytes to the listing; instead the read files meet
-    # the listing in an inner join, where Spark broadcasts the listing (small, its size known
-    # from Arrow), and the few listed files the scan did not read come from an anti join on
-    # the paths alone.
-    on = F.col("path") == F.col("loaded_path")
-    not_read = (listing.join(loaded.select("loaded_path"), on, how="left_anti")
-                .select("*", F.lit(None).cast("string").alias("loaded_path"),
-                        F.lit(None).cast("binary").alias("content")))
-    joined = listing.join(loaded, on, how="inner").unionByName(not_read)
+    joined = listing.join(loaded, listing["path"] == loaded["loaded_path"], how="left")
     error = (F.when(F.col("listing_error").isNotNull(), F.col("listing_error"))
              .when(F.col("length") > F.lit(cfg.max_document_bytes), F.lit(REASON_OVERSIZED))
              .when(F.col("length") == 0, F.lit(None))
