@@ -180,6 +180,12 @@ def test_optimizations_table_shows_speedup_and_the_stage_that_moved():
         "scaling_tolerance": 0.15}, optimizations=[_comparison("bigger batches", 20, 10)])
     row = next(line for line in text.splitlines() if line.startswith("| bigger batches"))
     assert "`aaa` -> `bbb`" in row and "| 2.0 |" in row and "chunks: 19 -> 9 s" in row
+    # A change measured slower names the stage that grew the most, not the one that moved least.
+    slower = render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
+        "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+        "scaling_tolerance": 0.15}, optimizations=[_comparison("tried", 10, 14)])
+    assert "chunks: 9 -> 13 s" in next(line for line in slower.splitlines()
+                                       if line.startswith("| tried"))
     assert "## 7. Optimizations" in render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
         "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
         "scaling_tolerance": 0.15}, optimizations=[_comparison("x", 2, 1)])

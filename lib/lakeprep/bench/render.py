@@ -157,5 +157,6 @@ def _biggest_stage_change(o: dict) -> str:
     deltas = {st: after.get(st, 0.0) - before.get(st, 0.0) for st in set(before) | set(after)}
     if not deltas:
         return "-"
-    stage = min(deltas, key=lambda st: (deltas[st], st))
+    # The largest move either way: a change that made the run slower names the stage it hurt.
+    stage = max(deltas, key=lambda st: (abs(deltas[st]), st))
     return f"{stage}: {before.get(stage, 0.0)} -> {after.get(stage, 0.0)} s"
