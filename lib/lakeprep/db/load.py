@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from lakeprep.background import Background
+from lakeprep.background import Background, join_all
 from lakeprep.config import JdbcSettings, RetrySettings
 from lakeprep.db import audit
 from lakeprep.db import schema as S
@@ -329,21 +329,20 @@ def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: 
     staged = ((documents.select(*doc_cols), S.STG_DOCUMENTS),
               (chunks.select(*_CHUNK_COLUMNS, "status", "reject_reason"), S.STG_CHUNKS))
     # What the merge must find staged; the selects above keep every row.
-    expected = dict(zip((table for _, table in staged), rows) if rows is not None else
-                    ((table, df.count()) for df, table in staged))
+    if rows is None:
+        rows = (documents.count(), chunks.count())
+    expected = {table: n for (_, table), n in zip(staged, rows)}
+
+    def stage(df: DataFrame, table: str) -> None:
+        call_with_retry(lambda: stage_rows(df, target, engine, table, run_id, jdbc), retry,
+                        f"the staging write ({table})", where, sleep=sleep)
+
     for attempt in (1, 2):
         # Both staging writes at once, each on its own thread and connections: while one
         # waits on PostgreSQL inserting, the other keeps the JVM busy (docs/BENCHMARKS.md).
-        writes = [Background(f"staging_{table}",
-                             # Bound as defaults: B023 cannot see the lambda is called at once.
-                             lambda df=df, table=table: call_with_retry(
-                                 lambda: stage_rows(df, target, engine, table, run_id, jdbc),
-                                 retry, f"the staging write ({table})", where, sleep=sleep),
-                             {}) for df, table in staged]
-        for write in writes:  # all finished before any error goes up: no write left running
-            write.wait_quietly()
-        for write in writes:
-            write.result()
+        # Bound as defaults: B023 cannot see that Background calls the lambda at once.
+        join_all([Background(f"staging_{table}", lambda df=df, table=table: stage(df, table), {})
+                  for df, table in staged])
         try:
             return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected),
                                    retry, "the merge", where, sleep=sleep)

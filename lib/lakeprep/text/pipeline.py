@@ -108,18 +108,19 @@ def _use_reliable_checkpoints(spark: SparkSession, layout: LakeLayout, run_id: s
         spark.sparkContext.setCheckpointDir(f"{layout.root}/_checkpoints/{run_id}")
 
 
-def _materialize(df: DataFrame, cached: list, what: str,
-                 rows: dict[str, int] | None = None) -> DataFrame:
+def _materialize_counted(df: DataFrame, cached: list, what: str) -> tuple[DataFrame, int]:
     """Compute ``df`` once into Spark's disk cache, so the MERGE, the next stage, the load and
     the report reuse it instead of recomputing the Python UDFs; the count is the progress line
-    (and makes each stage's time its own), kept in ``rows[what]`` for whoever needs it."""
+    (and makes each stage's time its own). Returns the cached frame and its rows."""
     df = df.persist(StorageLevel.DISK_ONLY)
     cached.append(df)
     n = df.count()
-    if rows is not None:
-        rows[what] = n
     log.info("%s: %d rows", what, n)
-    return df
+    return df, n
+
+
+def _materialize(df: DataFrame, cached: list, what: str) -> DataFrame:
+    return _materialize_counted(df, cached, what)[0]
 
 
 def _prepare_database(engine, target: PgTarget, settings: Settings, run_id: str,
@@ -241,7 +242,6 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     background: dict[str, float] = {}
     pending: list[Background] = []
     cached = []
-    row_counts: dict[str, int] = {}
     try:
         _use_reliable_checkpoints(spark, layout, run_id)
         with timed_stage("ingest", timings):
@@ -288,13 +288,13 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
                                   documents.columns)
             written = documents if gone is None else documents.unionByName(inc.freeze(gone))
-            written = _materialize(written, cached, "document rows to write", row_counts)
+            written, n_written = _materialize_counted(written, cached, "document rows to write")
             pending.append(Background("documents_write", lambda: delta_io.upsert(
                 spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                 evolve_schema=True), background))
         with timed_stage("chunks", timings):
-            chunks = _materialize(chunk_documents(documents, settings), cached, "chunks",
-                                  row_counts)
+            chunks, n_chunks = _materialize_counted(chunk_documents(documents, settings), cached,
+                                                    "chunks")
 
             def write_chunks() -> None:
                 first_write = delta_io.upsert(spark, chunks, layout.silver_chunks, "chunk_id",
@@ -320,8 +320,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             pending.append(summary)
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep,
-                                    rows=(row_counts["document rows to write"],
-                                          row_counts["chunks"]))
+                                    rows=(n_written, n_chunks))
         with timed_stage("writes_wait", timings):
             # Every Delta write must be done before the state says these documents are.
             join_all(pending)
