@@ -123,50 +123,6 @@ def _materialize(df: DataFrame, cached: list, what: str) -> DataFrame:
     return _materialize_counted(df, cached, what)[0]
 
 
-# Physical plan nodes that read nothing but what this run already computed and froze.
-_FROZEN_LEAVES = frozenset({"InMemoryTableScan", "Scan ExistingRDD", "LocalTableScan"})
-
-
-def _plan_nodes(plan) -> list[str]:
-    """Names of the physical plan's nodes (through an adaptive plan's current plan, which has
-    the exchanges; its input plan does not)."""
-    if plan.nodeName() == "AdaptiveSparkPlan":
-        plan = plan.executedPlan()
-    children = plan.children()
-    names = [plan.nodeName()]
-    for i in range(children.size()):
-        names += _plan_nodes(children.apply(i))
-    return names
-
-
-def _narrow_over_frozen(df: DataFrame) -> bool:
-    """True when ``df`` only reads cached or checkpointed data, with no shuffle and no Python:
-    every reader recomputes it for the price of the scan it would make of a second disk copy,
-    so writing that copy would be all cost. False when unsure (no JVM handle)."""
-    try:
-        names = _plan_nodes(df._jdf.queryExecution().executedPlan())
-    except Exception:  # Spark Connect: no plan objects to walk
-        return False
-    for name in names:
-        if name == "Exchange" or any(w in name for w in ("Python", "Pandas", "Arrow")):
-            return False
-        if "Scan" in name and name not in _FROZEN_LEAVES:
-            return False
-    return True
-
-
-def _materialize_if_costly(df: DataFrame, cached: list, what: str) -> tuple[DataFrame, int]:
-    """``_materialize_counted``, except that a frame that is a narrow pass over frozen data
-    (``_narrow_over_frozen``) is only counted: on a first run the documents after dedup are the
-    cached documents joined with a broadcast table, and a second copy of their text cost more
-    than it saved (docs/BENCHMARKS.md)."""
-    if not _narrow_over_frozen(df):
-        return _materialize_counted(df, cached, what)
-    n = df.count()
-    log.info("%s: %d rows (read through from the cache)", what, n)
-    return df, n
-
-
 def _prepare_database(engine, target: PgTarget, settings: Settings, run_id: str,
                       input_uris: list[str], lake_root: str, full_refresh: bool, where: str,
                       sleep):
@@ -323,7 +279,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             documents = dedup.deduplicate(documents, settings.dedup)
             if settings.dedup.enabled:
                 documents = inc.dedup_against_kept(documents, silver_docs, rules_version, deleted)
-            documents, n_documents = _materialize_if_costly(
+            documents = _materialize(
                 documents.withColumn("deleted_at", F.lit(None).cast("timestamp")), cached,
                 "documents after dedup")
         with timed_stage("documents_merge", timings):
@@ -331,11 +287,8 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             # the same MERGEs update their rows and drop their chunks.
             gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
                                   documents.columns)
-            if gone is None:
-                written, n_written = documents, n_documents
-            else:
-                written, n_written = _materialize_if_costly(
-                    documents.unionByName(inc.freeze(gone)), cached, "document rows to write")
+            written = documents if gone is None else documents.unionByName(inc.freeze(gone))
+            written, n_written = _materialize_counted(written, cached, "document rows to write")
             pending.append(Background("documents_write", lambda: delta_io.upsert(
                 spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                 evolve_schema=True), background))
