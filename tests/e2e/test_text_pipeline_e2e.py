@@ -208,6 +208,11 @@ def test_report_written_and_printed(runs):
                                                  "chunks_write", "report_aggregations"}
     stages = list(report["stage_seconds"])
     assert stages.index("writes_wait") < stages.index("state")
+    # The postgres stage split: the staging writes, then each statement of the merge.
+    pg_split = report["postgres_seconds"]
+    assert {"staging", "documents_upserted", "chunks_removed", "chunks_upserted",
+            "rejected_chunks_upserted"} <= set(pg_split)
+    assert sum(pg_split.values()) <= report["stage_seconds"]["postgres"] + 0.1
 
 
 def test_second_run_leaves_tables_unchanged(runs):

@@ -221,6 +221,26 @@ def test_page_lists_the_work_that_overlapped_the_stages():
     assert "background work" not in render_markdown(_results(0.5, 1.0, 0.5, 1.0))
 
 
+def test_page_splits_the_postgres_stage():
+    results = _results(0.5, 1.0, 0.5, 1.0)
+    results["job"]["postgres_seconds"] = {"staging": 1.5, "chunks_upserted": 4.25,
+                                          "documents_upserted": 0.2}
+    page = render_markdown(results)
+    assert "| postgres step | seconds |" in page
+    assert page.index("| chunks_upserted | 4.25 |") < page.index("| staging | 1.5 |") \
+        < page.index("| documents_upserted | 0.2 |")
+    assert "postgres step" not in render_markdown(_results(0.5, 1.0, 0.5, 1.0))
+
+
+def test_medians_of_timings_a_run_lacks_count_as_zero():
+    from lakeprep.bench.__main__ import _medians
+    runs = [{"postgres_seconds": {"staging": 1.0, "merge": 3.0}},
+            {"postgres_seconds": {"staging": 2.0}},
+            {"postgres_seconds": {"staging": 4.0, "merge": 5.0}}]
+    assert _medians(runs, "postgres_seconds") == {"staging": 2.0, "merge": 3.0}
+    assert _medians([{}], "postgres_seconds") == {}
+
+
 def test_after_names_a_revision_to_measure_instead_of_the_tree():
     from lakeprep.bench.__main__ import parse_args
     args = parse_args(["--baseline", "abc", "--after", "def", "--sections", "compare"])

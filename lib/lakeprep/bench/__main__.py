@@ -102,6 +102,12 @@ def median_of(runs: list[dict], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 2)
 
 
+def _medians(runs: list[dict], key: str) -> dict[str, float]:
+    """Per-name medians of the runs' ``key`` timings (a name a run lacks counts as 0 s)."""
+    return {s: round(statistics.median(r.get(key, {}).get(s, 0.0) for r in runs), 2)
+            for s in runs[0].get(key, {})}
+
+
 def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeats: int,
                 ceiling_result: dict | None) -> dict:
     runs = []
@@ -116,9 +122,9 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
            "stage_seconds": {s: round(statistics.median(r["stage_seconds"][s] for r in runs), 2)
                              for s in runs[0]["stage_seconds"]},
            # Work that overlapped the stages (Delta writes, report aggregations): its own seconds.
-           "background_seconds": {
-               s: round(statistics.median(r["background_seconds"].get(s, 0.0) for r in runs), 2)
-               for s in runs[0]["background_seconds"]}}
+           "background_seconds": _medians(runs, "background_seconds"),
+           # The postgres stage split into the staging writes and each merge statement.
+           "postgres_seconds": _medians(runs, "postgres_seconds")}
     if ceiling_result:
         cores = os.cpu_count()
         cap = ceiling_result["docs_per_s"] * cores

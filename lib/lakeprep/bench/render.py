@@ -107,6 +107,13 @@ def render_markdown(r: dict, targets: dict | None = None,
             lines += _table(["background work", "seconds"],
                             [[k, v] for k, v in sorted(j["background_seconds"].items(),
                                                        key=lambda kv: -kv[1])])
+        if j.get("postgres_seconds"):
+            lines += ["", "The postgres stage split: both staging writes (at once), then each "
+                      "statement of the merge transaction (the chunks upsert also computes the "
+                      "stored `content_tsv` of every chunk and its GIN index entries):", ""]
+            lines += _table(["postgres step", "seconds"],
+                            [[k, v] for k, v in sorted(j["postgres_seconds"].items(),
+                                                       key=lambda kv: -kv[1])])
     if "peer" in r:
         p = r["peer"]
         lines += ["", "## 3. Peer: datatrove", "",

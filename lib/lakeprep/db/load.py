@@ -235,11 +235,14 @@ class StagingIncomplete(RuntimeError):
 
 
 def merge_run(engine: sa.Engine, schema: str, run_id: str,
-              expected: dict[str, int] | None = None, job: str = "text_pipeline") -> dict[str, int]:
+              expected: dict[str, int] | None = None, job: str = "text_pipeline",
+              timings: dict[str, float] | None = None) -> dict[str, int]:
     """Apply one run's staging rows to the final tables in a single transaction.
 
     ``expected`` (staging table -> rows written) is checked first, inside the transaction:
-    merging an incomplete staging set would silently drop rows.
+    merging an incomplete staging set would silently drop rows. ``timings`` receives each
+    statement's seconds under its count's name: the stage's time, split so the costly
+    statement shows (the chunks upsert computes every chunk's ``content_tsv``).
     """
     q = f'"{schema}"'
     run = "s.run_id = :run_id"
@@ -275,7 +278,10 @@ def merge_run(engine: sa.Engine, schema: str, run_id: str,
             if found != rows:
                 raise StagingIncomplete(f"{table}: {found} of {rows} rows of run {run_id}")
         for name, sql in statements.items():
+            t0 = time.monotonic()
             counts[name] = conn.execute(sa.text(sql), {"run_id": run_id}).rowcount
+            if timings is not None:
+                timings[name] = round(time.monotonic() - t0, 2)
         # Same transaction as the change: the audit rows exist exactly when the change does.
         audit.record(conn, schema, run_id, job, [
             ("upsert", S.DOCUMENTS, counts["documents_upserted"]),
@@ -316,11 +322,13 @@ def stage_rows(df: DataFrame, target: PgTarget, engine: sa.Engine, table: str, r
 def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: sa.Engine,
              run_id: str, jdbc: JdbcSettings, retry: RetrySettings | None = None,
              sleep: Callable[[float], None] = time.sleep,
-             rows: tuple[int, int] | None = None) -> dict[str, int]:
+             rows: tuple[int, int] | None = None,
+             timings: dict[str, float] | None = None) -> dict[str, int]:
     """Staging write of the run's documents and chunks, then the transactional merge, each step
     retried on connection errors (``retry``; None = one attempt). ``rows``: the row counts of
     ``documents`` and ``chunks`` when the caller has them (the pipeline counted both when it
-    materialized them), else they are counted here."""
+    materialized them), else they are counted here. ``timings`` receives the seconds of the
+    staging writes (``staging``, every attempt) and of each merge statement (``merge_run``)."""
     retry = retry or RetrySettings(1, 0.0, 0.0)
     where = f"{target.host}:{target.port}"
     # Columns a step may not have produced (dedup switched off) are loaded as NULL.
@@ -341,10 +349,14 @@ def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: 
         # Both staging writes at once, each on its own thread and connections: while one
         # waits on PostgreSQL inserting, the other keeps the JVM busy (docs/BENCHMARKS.md).
         # Bound as defaults: B023 cannot see that Background calls the lambda at once.
+        t0 = time.monotonic()
         join_all([Background(f"staging_{table}", lambda df=df, table=table: stage(df, table), {})
                   for df, table in staged])
+        if timings is not None:
+            timings["staging"] = round(timings.get("staging", 0.0) + time.monotonic() - t0, 2)
         try:
-            return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected),
+            return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected,
+                                                     timings=timings),
                                    retry, "the merge", where, sleep=sleep)
         except StagingIncomplete as exc:
             if attempt == 2:

@@ -240,6 +240,8 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
     # Delta writes (and the report's aggregations) run on their own threads while the next
     # stage computes (lakeprep.background); their own seconds are kept apart from the stages.
     background: dict[str, float] = {}
+    # The postgres stage split: staging writes and each merge statement (lakeprep.db.load).
+    pg_seconds: dict[str, float] = {}
     pending: list[Background] = []
     cached = []
     try:
@@ -320,7 +322,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             pending.append(summary)
             pg_counts = pg.load_run(written, chunks, target, engine, run_id,
                                     settings.postgres.jdbc, settings.postgres.retry, sleep=sleep,
-                                    rows=(n_written, n_chunks))
+                                    rows=(n_written, n_chunks), timings=pg_seconds)
         with timed_stage("writes_wait", timings):
             # Every Delta write must be done before the state says these documents are.
             join_all(pending)
@@ -357,6 +359,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
                             settings.postgres.retry, "recording the lineage", where, sleep=sleep)
             report["stage_seconds"] = timings
             report["background_seconds"] = background
+            report["postgres_seconds"] = pg_seconds
             report["duration_s"] = round((datetime.now(timezone.utc) - started).total_seconds(), 1)
             report_uri = rpt.write_report(spark, report, layout.report_dir(settings.report.dir, run_id))
             report["report_uri"] = report_uri
