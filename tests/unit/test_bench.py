@@ -163,6 +163,25 @@ def _comparison(change: str, before: float, after: float, commit: str = "bbb") -
             "speedup_job": round(before / after, 3)}
 
 
+def test_comparison_keeps_each_pairs_ratio_and_the_page_flags_a_range_spanning_1():
+    from lakeprep.bench.__main__ import summarize_comparison
+
+    def run(job_s):
+        return {"wall_s": job_s + 5, "job_s": job_s, "stage_seconds": {"chunks": job_s / 2}}
+    noisy = summarize_comparison({"before": [run(40), run(44), run(38)],
+                                  "after": [run(42), run(40), run(38)]})
+    assert noisy["paired_speedups_job"] == [0.952, 1.1, 1.0]
+    assert noisy["speedup_job"] == round(40 / 40, 3)
+    clear = summarize_comparison({"before": [run(40), run(44)], "after": [run(30), run(33)]})
+    page = render_markdown(_results(0.5, 1.0, 0.5, 1.0), optimizations=[
+        {**_comparison("noisy", 40, 40), **noisy}, {**_comparison("clear", 42, 31.5), **clear},
+        _comparison("old", 20, 10)])
+    assert "| 0.952-1.1 (spans 1) |" in page
+    assert "| 1.333-1.333 |" in page
+    old_row = next(line for line in page.splitlines() if line.startswith("| old |"))
+    assert old_row.split(" | ")[6] == "-"
+
+
 def test_comparison_history_replaces_a_remeasured_change(tmp_path):
     from lakeprep.bench.__main__ import record_comparison
     path = tmp_path / "docs" / "benchmarks-optimizations.json"

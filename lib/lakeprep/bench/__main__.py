@@ -165,8 +165,14 @@ def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path
                      i + 1, repeats)
             sides[side].append(job.run_job(sample, work, db, (repo / config).resolve(),
                                            f"cmp-{side}{i}", repo=repo))
-    out: dict = {"change": change, "baseline": sha, "commit": commit, "documents": n_docs,
-                 "repeats": repeats}
+    return {"change": change, "baseline": sha, "commit": commit, "documents": n_docs,
+            "repeats": repeats, **summarize_comparison(sides)}
+
+
+def summarize_comparison(sides: dict[str, list[dict]]) -> dict:
+    """Medians of each side's runs (``before`` / ``after``, run i of each back to back), the
+    speedups and each pair's in-job ratio."""
+    out: dict = {}
     for side, runs in sides.items():
         out[f"{side}_wall_s"] = median_of(runs, "wall_s")
         out[f"{side}_job_s"] = median_of(runs, "job_s")
@@ -176,6 +182,10 @@ def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path
             for st in stages}
     out["speedup_wall"] = round(out["before_wall_s"] / out["after_wall_s"], 3)
     out["speedup_job"] = round(out["before_job_s"] / out["after_job_s"], 3)
+    # Each repeat's before and after ran back to back: the spread of their ratios shows how
+    # much of the median speedup the machine's run-to-run noise could account for.
+    out["paired_speedups_job"] = [round(b["job_s"] / a["job_s"], 3)
+                                  for b, a in zip(sides["before"], sides["after"])]
     return out
 
 

@@ -149,14 +149,26 @@ def render_markdown(r: dict, targets: dict | None = None,
         lines += ["", "## 7. Optimizations, before / after", "",
                   "Each row: the job at the baseline commit and at the commit with the change, run "
                   "alternately on the same sample in one invocation (`--baseline REV --change "
-                  "TEXT`); speedup = before / after (medians).", ""]
+                  "TEXT`); speedup = before / after (medians). Paired ratios: each repeat's "
+                  "before / after in-job time (back-to-back runs); a range that spans 1 means "
+                  "the machine's noise was as large as the change (`-`: measured before pairs were kept).",
+                  ""]
         lines += _table(["change", "baseline -> commit", "documents", "before s (in-job)",
-                         "after s (in-job)", "speedup (in-job)", "speedup (wall)",
-                         "biggest stage change"],
+                         "after s (in-job)", "speedup (in-job)", "paired ratios",
+                         "speedup (wall)", "biggest stage change"],
                         [[o["change"], f"`{o['baseline']}` -> `{o['commit']}`", o["documents"],
                           o["before_job_s"], o["after_job_s"], o["speedup_job"],
-                          o["speedup_wall"], _biggest_stage_change(o)] for o in optimizations])
+                          _paired_range(o), o["speedup_wall"], _biggest_stage_change(o)]
+                         for o in optimizations])
     return "\n".join(lines) + "\n"
+
+
+def _paired_range(o: dict) -> str:
+    paired = o.get("paired_speedups_job")
+    if not paired:  # measured before the pairs were recorded
+        return "-"
+    low, high = min(paired), max(paired)
+    return f"{low}-{high}" + (" (spans 1)" if low <= 1 <= high else "")
 
 
 def _biggest_stage_change(o: dict) -> str:
