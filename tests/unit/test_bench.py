@@ -108,6 +108,40 @@ def test_peak_memory_sees_child_processes():
     assert mem.peaks["jvm"] == 0
 
 
+def _burn(seconds: float) -> str:
+    return f"import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n"
+
+
+def test_cpu_seconds_per_kind_and_of_other_trees_from_when_measuring_starts():
+    # A server that burned CPU before the measurement: only what it burns during it counts.
+    server = subprocess.Popen([sys.executable, "-c", _burn(0.6) + "print('burnt', flush=True)\n"
+                               "time.sleep(0.5)\n" + _burn(0.4)], stdout=subprocess.PIPE)
+    assert server.stdout.readline() == b"burnt\n"   # its first 0.6 s of CPU are behind it
+    code = ("import subprocess, sys; subprocess.run([sys.executable, '-c', "
+            f"{_burn(0.8)!r}])")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    with PeakMemory(proc.pid, interval=0.05, others={"server": server.pid}) as mem:
+        proc.wait()
+        server.wait()
+    assert set(mem.cpu) == {"jvm", "python", "server"}
+    assert 0.6 <= mem.cpu["python"] <= 1.5
+    assert mem.cpu["jvm"] == 0
+    assert 0.2 <= mem.cpu["server"] <= 0.7
+
+
+def test_page_says_where_the_cores_time_went():
+    results = _results(0.5, 1.0, 0.5, 1.0)
+    results["ceiling"] = {"documents": 10, "bytes": 1000, "accepted": 5, "chunks": 9,
+                          "seconds": 7.5, "seconds_runs": [7.5], "docs_per_s": 1.3,
+                          "mb_per_s": 0.1, "function_seconds": {"clean": 7.5}}
+    results["job"]["cpu_seconds"] = {"jvm": 8.0, "python": 6.0, "postgres": 2.0}
+    page = render_markdown(results)
+    assert "2 cores x 10 s wall = 20 core-seconds" in page and "is 7.5 s on one core" in page
+    assert page.index("| jvm | 8.0 | 40% |") < page.index("| python | 6.0 | 30% |") \
+        < page.index("| postgres | 2.0 | 10% |")
+    assert "| process | CPU s |" not in render_markdown(_results(0.5, 1.0, 0.5, 1.0))
+
+
 def test_instrumentation_times_each_group_and_restores(settings):
     original = quality.compute_signals
     timer = ceiling._Timer()

@@ -114,7 +114,8 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
     for i in range(repeats):
         db = job.fresh_database(server.params(), f"bench_job_{i}")
         log.info("job run %d/%d on %d docs", i + 1, repeats, n_docs)
-        runs.append(job.run_job(sample, work, db, cfg, f"job{i}", keep_lake=i == repeats - 1))
+        runs.append(job.run_job(sample, work, db, cfg, f"job{i}", keep_lake=i == repeats - 1,
+                                cpu_of={"postgres": server.pid()} if server.pid() else None))
     wall = median_of(runs, "wall_s")
     in_job = median_of(runs, "job_s")
     out = {"runs": runs, "documents": n_docs, "wall_s": wall, "job_s": in_job,
@@ -124,7 +125,9 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
            # Work that overlapped the stages (Delta writes, report aggregations): its own seconds.
            "background_seconds": _medians(runs, "background_seconds"),
            # The postgres stage split into the staging writes and each merge statement.
-           "postgres_seconds": _medians(runs, "postgres_seconds")}
+           "postgres_seconds": _medians(runs, "postgres_seconds"),
+           # Where the cores' time went: the job's JVM, its Python processes, PostgreSQL.
+           "cpu_seconds": _medians(runs, "cpu_seconds")}
     if ceiling_result:
         cores = os.cpu_count()
         cap = ceiling_result["docs_per_s"] * cores

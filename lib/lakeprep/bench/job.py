@@ -55,10 +55,12 @@ def launch_args_of(repo: Path, config: Path, env: dict[str, str]) -> list[str]:
 
 
 def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
-            driver_memory: str = "4g", keep_lake: bool = False, repo: Path = REPO) -> dict:
+            driver_memory: str = "4g", keep_lake: bool = False, repo: Path = REPO,
+            cpu_of: dict[str, int] | None = None) -> dict:
     """One spark-submit of ``repo``'s jobs/text_pipeline.py (another checkout's for a before /
-    after comparison: its lib/ then comes first on PYTHONPATH); returns wall time, peaks and the
-    run report."""
+    after comparison: its lib/ then comes first on PYTHONPATH); returns wall time, memory
+    peaks, CPU seconds (of the job's JVM and Python processes and of the ``cpu_of`` process
+    trees, e.g. {"postgres": server pid}) and the run report."""
     lake = work / f"lake-{tag}"
     shutil.rmtree(lake, ignore_errors=True)
     env = {**os.environ,
@@ -77,7 +79,7 @@ def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
     t0 = time.monotonic()
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(cmd, cwd=repo, env=env, stdout=log_file, stderr=subprocess.STDOUT)
-        with PeakMemory(proc.pid) as mem:
+        with PeakMemory(proc.pid, others=cpu_of) as mem:
             rc = proc.wait()
     wall = time.monotonic() - t0
     if rc != 0:
@@ -98,4 +100,5 @@ def run_job(input_dir: Path, work: Path, db: dict, config: Path, tag: str,
         "accepted": report["documents"]["accepted"],
         "chunks_accepted": report["chunks"]["accepted"],
         "peak_rss_mb": {k: round(v / 1e6) for k, v in mem.peaks.items()},
+        "cpu_seconds": mem.cpu,
     }

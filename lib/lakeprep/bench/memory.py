@@ -1,8 +1,10 @@
-"""Peak resident memory of a process tree, sampled from /proc while it runs.
+"""Peak resident memory and CPU seconds of a process tree, sampled from /proc while it runs.
 
 spark-submit starts a JVM (driver; in local mode also the executor) which starts Python worker
 processes; their memory is reported apart, because "the driver stays flat" and "the Python
-workers stay flat" are different claims with different causes.
+workers stay flat" are different claims with different causes. Their CPU seconds (and those
+of other named process trees, e.g. the PostgreSQL server the job loads) say where the cores'
+time went: the job is CPU-bound, so that is where the next optimization is.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import time
 from pathlib import Path
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -42,6 +45,16 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process itself (not of its reaped children: a worker seen alive
+    and later reaped by its parent would otherwise count twice)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def kind(pid: int) -> str:
     try:
         exe = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
@@ -57,13 +70,29 @@ def kind(pid: int) -> str:
 
 class PeakMemory:
     """``with PeakMemory(pid) as m: ...`` then m.peaks = {"jvm": bytes, "python": bytes}
-    (python = the sum over all Python processes at the same instant, the workers' total)."""
+    (python = the sum over all Python processes at the same instant, the workers' total) and
+    m.cpu = {"jvm": s, "python": s, **{name: s for name in others}}: CPU seconds spent while
+    measuring, per kind; ``others`` names more process trees (by root pid) to count CPU for.
+    A process that starts and ends between two samples is missed."""
 
-    def __init__(self, pid: int, interval: float = 0.25) -> None:
+    def __init__(self, pid: int, interval: float = 0.25,
+                 others: dict[str, int] | None = None) -> None:
         self.pid, self.interval = pid, interval
+        self.others = dict(others or {})
         self.peaks = {"jvm": 0, "python": 0, "total": 0}
+        self.cpu: dict[str, float] = {}
+        # pid -> (kind, CPU seconds at the first sample, at the latest sample)
+        self._cpu: dict[int, tuple[str, float, float]] = {}
+        self._first = True
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _count_cpu(self, pid: int, k: str) -> None:
+        now = cpu_seconds(pid)
+        # Processes already running at the first sample (another tree's server and its
+        # sessions) count from there; later ones from their start.
+        start = self._cpu[pid][1] if pid in self._cpu else (now if self._first else 0.0)
+        self._cpu[pid] = (k, start, now)
 
     def sample(self) -> None:
         now = {"jvm": 0, "python": 0, "total": 0}
@@ -72,7 +101,12 @@ class PeakMemory:
             k = kind(p)
             if k in now:
                 now[k] += rss
+                self._count_cpu(p, k)
             now["total"] += rss
+        for name, root in self.others.items():
+            for p in descendants(root):
+                self._count_cpu(p, name)
+        self._first = False
         for k, v in now.items():
             self.peaks[k] = max(self.peaks[k], v)
 
@@ -88,3 +122,7 @@ class PeakMemory:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        totals = dict.fromkeys(["jvm", "python", *self.others], 0.0)
+        for k, start, last in self._cpu.values():
+            totals[k] += last - start
+        self.cpu = {k: round(v, 1) for k, v in totals.items()}

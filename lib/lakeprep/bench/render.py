@@ -107,6 +107,16 @@ def render_markdown(r: dict, targets: dict | None = None,
             lines += _table(["background work", "seconds"],
                             [[k, v] for k, v in sorted(j["background_seconds"].items(),
                                                        key=lambda kv: -kv[1])])
+        if j.get("cpu_seconds"):
+            cores = r["machine"]["cores"]
+            lines += ["", f"Where the cores' time went (CPU seconds, medians; {cores} cores x "
+                      f"{j['wall_s']} s wall = {round(cores * j['wall_s'], 1)} core-seconds "
+                      f"available; the ceiling's Python work is "
+                      f"{r.get('ceiling', {}).get('seconds', '-')} s on one core):", ""]
+            lines += _table(["process", "CPU s", "share of the available"],
+                            [[k, v, f"{v / (cores * j['wall_s']):.0%}"]
+                             for k, v in sorted(j["cpu_seconds"].items(),
+                                                key=lambda kv: -kv[1])])
         if j.get("postgres_seconds"):
             lines += ["", "The postgres stage split: both staging writes (at once), then each "
                       "statement of the merge transaction (the chunks upsert also computes the "
