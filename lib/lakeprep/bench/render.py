@@ -95,35 +95,27 @@ def render_markdown(r: dict, targets: dict | None = None,
                           j.get("efficiency", "-"), j.get("efficiency_in_job", "-"),
                           j["runs"][-1]["peak_rss_mb"]["jvm"],
                           j["runs"][-1]["peak_rss_mb"]["python"]]])
-        total = sum(j["stage_seconds"].values())
         lines += ["", "## 6. Stage breakdown (median in-job seconds)", ""]
-        lines += _table(["stage", "seconds", "share"],
-                        [[k, v, f"{v / total:.0%}"] for k, v in
-                         sorted(j["stage_seconds"].items(), key=lambda kv: -kv[1])])
+        lines += _largest_first(["stage", "seconds", "share"], j["stage_seconds"],
+                                sum(j["stage_seconds"].values()))
         if j.get("background_seconds"):
             lines += ["", "Overlapping the stages above, on threads of their own (their seconds are "
                       "not part of the stage times; `writes_wait` is what the main thread still "
                       "had to wait for them):", ""]
-            lines += _table(["background work", "seconds"],
-                            [[k, v] for k, v in sorted(j["background_seconds"].items(),
-                                                       key=lambda kv: -kv[1])])
+            lines += _largest_first(["background work", "seconds"], j["background_seconds"])
         if j.get("cpu_seconds"):
             cores = r["machine"]["cores"]
             lines += ["", f"Where the cores' time went (CPU seconds, medians; {cores} cores x "
                       f"{j['wall_s']} s wall = {round(cores * j['wall_s'], 1)} core-seconds "
                       f"available; the ceiling's Python work is "
                       f"{r.get('ceiling', {}).get('seconds', '-')} s on one core):", ""]
-            lines += _table(["process", "CPU s", "share of the available"],
-                            [[k, v, f"{v / (cores * j['wall_s']):.0%}"]
-                             for k, v in sorted(j["cpu_seconds"].items(),
-                                                key=lambda kv: -kv[1])])
+            lines += _largest_first(["process", "CPU s", "share of the available"],
+                                    j["cpu_seconds"], cores * j["wall_s"])
         if j.get("postgres_seconds"):
             lines += ["", "The postgres stage split: both staging writes (at once), then each "
                       "statement of the merge transaction (the chunks upsert also computes the "
                       "stored `content_tsv` of every chunk and its GIN index entries):", ""]
-            lines += _table(["postgres step", "seconds"],
-                            [[k, v] for k, v in sorted(j["postgres_seconds"].items(),
-                                                       key=lambda kv: -kv[1])])
+            lines += _largest_first(["postgres step", "seconds"], j["postgres_seconds"])
     if "peer" in r:
         p = r["peer"]
         lines += ["", "## 3. Peer: datatrove", "",
@@ -179,6 +171,14 @@ def _paired_range(o: dict) -> str:
         return "-"
     low, high = min(paired), max(paired)
     return f"{low}-{high}" + (" (spans 1)" if low <= 1 <= high else "")
+
+
+def _largest_first(header: list[str], seconds: dict[str, float],
+                   total: float | None = None) -> list[str]:
+    """A table of named seconds, largest first; with ``total``, each one's share of it."""
+    ordered = sorted(seconds.items(), key=lambda kv: -kv[1])
+    return _table(header, [[k, v] if total is None else [k, v, f"{v / total:.0%}"]
+                           for k, v in ordered])
 
 
 def _biggest_stage_change(o: dict) -> str:
