@@ -30,6 +30,7 @@ from lakeprep.db import schema as S
 from lakeprep.db.connection import PgTarget
 from lakeprep.db.retry import call_with_retry
 from lakeprep.faults import pause_point
+from lakeprep.timing import add_seconds
 
 log = logging.getLogger("lakeprep.db")
 
@@ -241,8 +242,8 @@ def merge_run(engine: sa.Engine, schema: str, run_id: str,
 
     ``expected`` (staging table -> rows written) is checked first, inside the transaction:
     merging an incomplete staging set would silently drop rows. ``timings`` receives each
-    statement's seconds under its count's name: the stage's time, split so the costly
-    statement shows (the chunks upsert computes every chunk's ``content_tsv``).
+    statement's seconds under its count's name (adding up over retried merges): the stage's
+    time, split so the costly statement shows (the chunks upsert computes ``content_tsv``).
     """
     q = f'"{schema}"'
     run = "s.run_id = :run_id"
@@ -278,10 +279,8 @@ def merge_run(engine: sa.Engine, schema: str, run_id: str,
             if found != rows:
                 raise StagingIncomplete(f"{table}: {found} of {rows} rows of run {run_id}")
         for name, sql in statements.items():
-            t0 = time.monotonic()
-            counts[name] = conn.execute(sa.text(sql), {"run_id": run_id}).rowcount
-            if timings is not None:
-                timings[name] = round(time.monotonic() - t0, 2)
+            with add_seconds(timings, name):
+                counts[name] = conn.execute(sa.text(sql), {"run_id": run_id}).rowcount
         # Same transaction as the change: the audit rows exist exactly when the change does.
         audit.record(conn, schema, run_id, job, [
             ("upsert", S.DOCUMENTS, counts["documents_upserted"]),
@@ -348,12 +347,10 @@ def load_run(documents: DataFrame, chunks: DataFrame, target: PgTarget, engine: 
     for attempt in (1, 2):
         # Both staging writes at once, each on its own thread and connections: while one
         # waits on PostgreSQL inserting, the other keeps the JVM busy (docs/BENCHMARKS.md).
-        # Bound as defaults: B023 cannot see that Background calls the lambda at once.
-        t0 = time.monotonic()
-        join_all([Background(f"staging_{table}", lambda df=df, table=table: stage(df, table), {})
-                  for df, table in staged])
-        if timings is not None:
-            timings["staging"] = round(timings.get("staging", 0.0) + time.monotonic() - t0, 2)
+        with add_seconds(timings, "staging"):
+            # Bound as defaults: B023 cannot see that Background calls the lambda at once.
+            join_all([Background(f"staging_{table}", lambda df=df, table=table: stage(df, table),
+                                 {}) for df, table in staged])
         try:
             return call_with_retry(lambda: merge_run(engine, target.schema, run_id, expected,
                                                      timings=timings),

@@ -35,6 +35,7 @@ from lakeprep.text import incremental as inc
 from lakeprep.text import report as rpt
 from lakeprep.text.ingest import read_inputs
 from lakeprep.text.transforms import chunk_documents, process_documents
+from lakeprep.timing import add_seconds
 
 log = logging.getLogger("lakeprep.text")
 
@@ -94,9 +95,8 @@ def new_run_id() -> str:
 def timed_stage(name: str, timings: dict[str, float]):
     """Log a stage's start and end and record its seconds in ``timings`` (both jobs' reports)."""
     log.info("stage %s: started", name)
-    t0 = time.monotonic()
-    yield
-    timings[name] = round(time.monotonic() - t0, 2)
+    with add_seconds(timings, name):
+        yield
     log.info("stage %s: done in %.1f s", name, timings[name])
 
 
