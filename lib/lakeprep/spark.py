@@ -60,6 +60,17 @@ def launched_by_spark_submit() -> bool:
     return "PYSPARK_GATEWAY_PORT" in os.environ
 
 
+def submitted_master() -> str:
+    """The master spark-submit started the driver with (its --master, or its local[*] default).
+
+    It is a system property of spark-submit's JVM, which a SparkConf only reads once this process
+    is connected to that JVM: before, SparkConf() is a bare Python conf whose spark.master is
+    unset, and a local run would be taken for a cluster one (its local_conf silently dropped)."""
+    from pyspark import SparkConf, SparkContext
+    SparkContext._ensure_initialized()
+    return SparkConf().get("spark.master", "")
+
+
 def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = None,
                   s3: S3Settings | None = None) -> SparkSession:
     """``s3``: the config's ``s3:`` section (None = its defaults); the AWS_* environment
@@ -68,9 +79,7 @@ def build_session(settings: SparkSettings, extra_conf: dict[str, str] | None = N
     builder = SparkSession.builder.appName(settings.app_name)
     launch: dict[str, str] = {}
     if launched_by_spark_submit():
-        # spark-submit's --master (or its default) is in the JVM's system properties already.
-        from pyspark import SparkConf
-        master = SparkConf().get("spark.master", "")
+        master = submitted_master()
     else:
         master = settings.master
         builder = builder.master(master)

@@ -68,3 +68,45 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
     jvm_args = _line(second, "JVM_ARGS")
     assert f"-XX:SharedArchiveFile={folder}/spark-" in jvm_args
     assert "ArchiveClassesAtExit" not in jvm_args
+
+
+SESSION_PROBE = """
+import sys
+
+from lakeprep.config import load_settings
+from lakeprep.spark import build_session, submitted_master
+
+spark = build_session(load_settings(sys.argv[1]).spark)
+print("MASTER", submitted_master())
+
+
+def worker_modules(batches):
+    # In a Python worker: what of lakeprep it had before this function ran (it imports none).
+    import sys
+
+    import pandas as pd
+    for _ in batches:
+        pass
+    yield pd.DataFrame({"dedup": ["lakeprep.text.dedup" in sys.modules]})
+
+
+print("WORKER_HAD_DEDUP", spark.range(2, numPartitions=1)
+      .mapInPandas(worker_modules, "dedup boolean").collect()[0].dedup)
+spark.stop()
+"""
+
+
+def test_spark_submit_default_master_gets_the_local_conf(tmp_path):
+    # spark-submit without --master runs local[*] (make run, the benchmark). The local-only
+    # settings must apply there too: the master is read from spark-submit's JVM, not from a
+    # SparkConf made before this process is connected to it (which has no master at all).
+    probe = tmp_path / "session_probe.py"
+    probe.write_text(SESSION_PROBE)
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    proc = subprocess.run([str(Path(sys.executable).parent / "spark-submit"), str(probe),
+                           str(ROOT / "conf" / "local.yaml")],
+                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert _line(proc, "MASTER").split()[1] == "local[*]"
+    # The worker forked from lakeprep.worker_daemon, which had imported the rule modules.
+    assert _line(proc, "WORKER_HAD_DEDUP").split()[1] == "True"
