@@ -70,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        # Before anything imports pyspark: from its installed package, not spark-submit's zip.
+        from lakeprep.pyspark_path import skip_bundled_pyspark
+        skip_bundled_pyspark()
         from lakeprep.config import ConfigError, load_settings
         from lakeprep.spark import build_session
         from lakeprep.trials.api import ApiError

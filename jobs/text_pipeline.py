@@ -49,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        # Before anything imports pyspark: from its installed package, not spark-submit's zip.
+        from lakeprep.pyspark_path import skip_bundled_pyspark
+        skip_bundled_pyspark()
         from lakeprep.config import load_settings
         from lakeprep.db.load import RunInProgress
         from lakeprep.db.retry import PostgresUnavailable

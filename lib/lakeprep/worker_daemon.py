@@ -10,8 +10,14 @@ in conf/local.yaml's ``spark.local_conf`` (local masters only); the daemon itsel
 """
 from __future__ import annotations
 
+# First: pyspark from its installed package rather than spark-submit's pyspark.zip, whose
+# directory every worker would otherwise re-read before each task (lakeprep.pyspark_path).
+from lakeprep.pyspark_path import skip_bundled_pyspark
+
+skip_bundled_pyspark()
+
 # Imported for their side effect: loaded modules and compiled regexes in the forking process.
-from lakeprep.text import dedup, transforms  # noqa: F401
+from lakeprep.text import dedup, transforms  # noqa: E402,F401
 
 # dedup's punctuation/symbol table scans every code point (~0.5 s): once, here.
 dedup._separators()

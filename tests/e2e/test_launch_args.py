@@ -8,6 +8,8 @@ import sys
 import time
 from pathlib import Path
 
+import pyspark
+
 from lakeprep import class_archive
 from lakeprep.config import load_settings
 from lakeprep.spark import launch_args
@@ -72,26 +74,42 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
 
 SESSION_PROBE = """
 import sys
+import zipimport
 
+# As the jobs start (jobs/*.py).
+from lakeprep.pyspark_path import skip_bundled_pyspark
+skip_bundled_pyspark()
+
+import pyspark
 from lakeprep.config import load_settings
 from lakeprep.spark import build_session, submitted_master
 
 spark = build_session(load_settings(sys.argv[1]).spark)
 print("MASTER", submitted_master())
+print("DRIVER_PYSPARK", pyspark.__file__)
 
 
-def worker_modules(batches):
-    # In a Python worker: what of lakeprep it had before this function ran (it imports none).
+def worker_state(batches):
+    # In a Python worker: what of lakeprep it had before this function ran (it imports none),
+    # where its pyspark came from and which archives importlib.invalidate_caches() re-reads.
     import sys
+    import zipimport
 
     import pandas as pd
+    import pyspark
     for _ in batches:
         pass
-    yield pd.DataFrame({"dedup": ["lakeprep.text.dedup" in sys.modules]})
+    archives = sorted({v.archive for v in sys.path_importer_cache.values()
+                       if isinstance(v, zipimport.zipimporter)})
+    yield pd.DataFrame({"dedup": ["lakeprep.text.dedup" in sys.modules],
+                        "pyspark": [pyspark.__file__], "archives": [" ".join(archives)]})
 
 
-print("WORKER_HAD_DEDUP", spark.range(2, numPartitions=1)
-      .mapInPandas(worker_modules, "dedup boolean").collect()[0].dedup)
+row = spark.range(2, numPartitions=1).mapInPandas(
+    worker_state, "dedup boolean, pyspark string, archives string").collect()[0]
+print("WORKER_HAD_DEDUP", row.dedup)
+print("WORKER_PYSPARK", row.pyspark)
+print("WORKER_ARCHIVES", row.archives or "-")
 spark.stop()
 """
 
@@ -110,3 +128,11 @@ def test_spark_submit_default_master_gets_the_local_conf(tmp_path):
     assert _line(proc, "MASTER").split()[1] == "local[*]"
     # The worker forked from lakeprep.worker_daemon, which had imported the rule modules.
     assert _line(proc, "WORKER_HAD_DEDUP").split()[1] == "True"
+    # spark-submit puts the pip-installed pyspark's own pyspark.zip (and a jar) first on
+    # PYTHONPATH; both processes import the installed package instead (bytecode cached), and
+    # no worker re-reads those archives' directories before each task.
+    site = str(Path(pyspark.__file__).parent)
+    for key in ("DRIVER_PYSPARK", "WORKER_PYSPARK"):
+        assert _line(proc, key).split()[1] == str(Path(site) / "__init__.py"), key
+    archives = _line(proc, "WORKER_ARCHIVES").split()[1:]
+    assert not [a for a in archives if a.endswith(("pyspark.zip", ".jar"))], archives
