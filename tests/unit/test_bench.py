@@ -201,19 +201,23 @@ def test_comparison_keeps_each_pairs_ratio_and_the_page_flags_a_range_spanning_1
     from lakeprep.bench.__main__ import summarize_comparison
 
     def run(job_s):
-        return {"wall_s": job_s + 5, "job_s": job_s, "stage_seconds": {"chunks": job_s / 2}}
+        return {"wall_s": job_s + 5, "job_s": job_s, "stage_seconds": {"chunks": job_s / 2},
+                "cpu_seconds": {"jvm": job_s, "python": job_s / 2, "postgres": 3.0}}
     noisy = summarize_comparison({"before": [run(40), run(44), run(38)],
                                   "after": [run(42), run(40), run(38)]})
     assert noisy["paired_speedups_job"] == [0.952, 1.1, 1.0]
     assert noisy["speedup_job"] == round(40 / 40, 3)
+    assert noisy["before_cpu_seconds"] == {"jvm": 40, "python": 20, "postgres": 3.0}
     clear = summarize_comparison({"before": [run(40), run(44)], "after": [run(30), run(33)]})
     page = render_markdown(_results(0.5, 1.0, 0.5, 1.0), optimizations=[
         {**_comparison("noisy", 40, 40), **noisy}, {**_comparison("clear", 42, 31.5), **clear},
         _comparison("old", 20, 10)])
     assert "| 0.952-1.1 (spans 1) |" in page
     assert "| 1.333-1.333 |" in page
+    # The job's CPU (JVM + Python, not the database server) before -> after.
+    assert "| 63.0 -> 47.2 |" in page
     old_row = next(line for line in page.splitlines() if line.startswith("| old |"))
-    assert old_row.split(" | ")[6] == "-"
+    assert old_row.split(" | ")[6] == "-" and old_row.split(" | ")[8] == "-"
 
 
 def test_comparison_history_replaces_a_remeasured_change(tmp_path):

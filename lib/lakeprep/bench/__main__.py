@@ -115,7 +115,7 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
         db = job.fresh_database(server.params(), f"bench_job_{i}")
         log.info("job run %d/%d on %d docs", i + 1, repeats, n_docs)
         runs.append(job.run_job(sample, work, db, cfg, f"job{i}", keep_lake=i == repeats - 1,
-                                cpu_of={"postgres": server.pid()} if server.pid() else None))
+                                cpu_of={"postgres": pid} if (pid := server.pid()) else None))
     wall = median_of(runs, "wall_s")
     in_job = median_of(runs, "job_s")
     out = {"runs": runs, "documents": n_docs, "wall_s": wall, "job_s": in_job,
@@ -167,7 +167,9 @@ def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path
                      sha if side == "before" else (commit if after else "tree"),
                      i + 1, repeats)
             sides[side].append(job.run_job(sample, work, db, (repo / config).resolve(),
-                                           f"cmp-{side}{i}", repo=repo))
+                                           f"cmp-{side}{i}", repo=repo,
+                                           cpu_of={"postgres": pid} if (pid := server.pid())
+                                           else None))
     return {"change": change, "baseline": sha, "commit": commit, "documents": n_docs,
             "repeats": repeats, **summarize_comparison(sides)}
 
@@ -183,6 +185,9 @@ def summarize_comparison(sides: dict[str, list[dict]]) -> dict:
         out[f"{side}_stage_seconds"] = {
             st: round(statistics.median(r["stage_seconds"].get(st, 0.0) for r in runs), 2)
             for st in stages}
+        # CPU seconds per process kind: a change's effect on the work done, which the
+        # machine's noise (other tenants' load stretching the wall clock) moves far less.
+        out[f"{side}_cpu_seconds"] = _medians(runs, "cpu_seconds")
     out["speedup_wall"] = round(out["before_wall_s"] / out["after_wall_s"], 3)
     out["speedup_job"] = round(out["before_job_s"] / out["after_job_s"], 3)
     # Each repeat's before and after ran back to back: the spread of their ratios shows how

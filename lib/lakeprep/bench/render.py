@@ -153,14 +153,17 @@ def render_markdown(r: dict, targets: dict | None = None,
                   "alternately on the same sample in one invocation (`--baseline REV --change "
                   "TEXT`); speedup = before / after (medians). Paired ratios: each repeat's "
                   "before / after in-job time (back-to-back runs); a range that spans 1 means "
-                  "the machine's noise was as large as the change (`-`: measured before pairs were kept).",
+                  "the machine's noise was as large as the change (`-`: measured before pairs were kept). "
+                  "CPU s: the job's JVM + Python CPU seconds, before -> after (medians; the work "
+                  "done, which the machine's noise moves far less than time; `-`: not recorded).",
                   ""]
         lines += _table(["change", "baseline -> commit", "documents", "before s (in-job)",
                          "after s (in-job)", "speedup (in-job)", "paired ratios",
-                         "speedup (wall)", "biggest stage change"],
+                         "speedup (wall)", "CPU s", "biggest stage change"],
                         [[o["change"], f"`{o['baseline']}` -> `{o['commit']}`", o["documents"],
                           o["before_job_s"], o["after_job_s"], o["speedup_job"],
-                          _paired_range(o), o["speedup_wall"], _biggest_stage_change(o)]
+                          _paired_range(o), o["speedup_wall"], _job_cpu_change(o),
+                          _biggest_stage_change(o)]
                          for o in optimizations])
     return "\n".join(lines) + "\n"
 
@@ -171,6 +174,16 @@ def _paired_range(o: dict) -> str:
         return "-"
     low, high = min(paired), max(paired)
     return f"{low}-{high}" + (" (spans 1)" if low <= 1 <= high else "")
+
+
+def _job_cpu_change(o: dict) -> str:
+    before, after = o.get("before_cpu_seconds"), o.get("after_cpu_seconds")
+    if not before or not after:  # measured before CPU was recorded per side
+        return "-"
+
+    def job_cpu(cpu: dict) -> float:
+        return round(cpu.get("jvm", 0.0) + cpu.get("python", 0.0), 1)
+    return f"{job_cpu(before)} -> {job_cpu(after)}"
 
 
 def _largest_first(header: list[str], seconds: dict[str, float],
