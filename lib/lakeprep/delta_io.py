@@ -80,4 +80,22 @@ def delete_stale_children(spark: SparkSession, path: str, fresh: DataFrame, pare
 
 
 def table_version(spark: SparkSession, path: str) -> int:
+    """The latest committed version of the Delta table at ``path``.
+
+    Asked of Delta's own log (DeltaLog.update: a listing of _delta_log, ~7 ms a table) rather
+    than through history(1), which plans and runs a query over the commit files (~0.13 s a
+    table warm, ~0.5 s cold: the reports ask for four). The log's Scala signature is not
+    public API: on another Delta release, or without a JVM handle (Spark Connect), history."""
+    jvm = getattr(spark, "_jvm", None)
+    if jvm is None:
+        return table_version_from_history(spark, path)
+    try:
+        none = jvm.scala.Option.empty()
+        log = jvm.org.apache.spark.sql.delta.DeltaLog.forTable(spark._jsparkSession, path)
+        return int(log.update(False, none, none).version())
+    except Exception:  # noqa: BLE001 - any failure of the shortcut: the public way below
+        return table_version_from_history(spark, path)
+
+
+def table_version_from_history(spark: SparkSession, path: str) -> int:
     return DeltaTable.forPath(spark, path).history(1).select(F.col("version")).first()[0]

@@ -173,6 +173,33 @@ def test_upsert_appends_into_an_empty_table_and_merges_afterwards(spark, tmp_pat
     assertDataFrameEqual(spark.read.format("delta").load(path), rows)
 
 
+def test_table_version_reads_the_log_and_agrees_with_the_history(spark, tmp_path, monkeypatch):
+    path = str(tmp_path / "versions")
+    rows = spark.createDataFrame([("a", "x")], "id string, v string")
+    delta_io.upsert(spark, rows, path, "id", ["v"])
+    assert delta_io.table_version(spark, path) == delta_io.table_version_from_history(spark, path) == 1
+    delta_io.upsert(spark, spark.createDataFrame([("a", "z")], "id string, v string"), path,
+                    "id", ["v"])
+    # The latest commit, from Delta's log: the history query is not needed for it.
+    monkeypatch.setattr(delta_io, "table_version_from_history",
+                        lambda *a: (_ for _ in ()).throw(AssertionError("history queried")))
+    assert delta_io.table_version(spark, path) == 2
+
+
+def test_table_version_falls_back_to_the_history_without_the_log_shortcut(spark, tmp_path,
+                                                                          monkeypatch):
+    path = str(tmp_path / "fallback")
+    delta_io.upsert(spark, spark.createDataFrame([("a", "x")], "id string, v string"), path,
+                    "id", ["v"])
+
+    class NoJvm:  # what a session without the JVM handle (Spark Connect) looks like here
+        def __getattr__(self, name):
+            if name == "_jvm":
+                raise AttributeError(name)
+            return getattr(spark, name)
+    assert delta_io.table_version(NoJvm(), path) == 1
+
+
 def test_delete_stale_children(spark, tmp_path):
     path = str(tmp_path / "chunks")
     old = spark.createDataFrame([("d1", "c1"), ("d1", "c2"), ("d1", "c3"), ("d2", "c9")],

@@ -36,7 +36,7 @@ BOUNDED = {
         "path, size and time of each listed file: the file index the driver already holds",
     ("text/ingest.py", "read_parquet_files", "collect"):
         "distinct Parquet file paths, at most the listing the driver already holds",
-    ("delta_io.py", "table_version", "first"): "one row of the table history",
+    ("delta_io.py", "table_version_from_history", "first"): "one row of the table history",
 }
 
 
