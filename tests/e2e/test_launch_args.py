@@ -28,13 +28,15 @@ spark.stop()
 """
 
 
-def _submit(tmp_path: Path, args: list[str], java_options: str) -> subprocess.CompletedProcess:
+def _submit(tmp_path: Path, args: list[str], java_options: str | None = None,
+            source: str = PROBE, probe_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     probe = tmp_path / "probe.py"
-    probe.write_text(PROBE)
+    probe.write_text(source)
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), *args,
-           # The job's own --driver-java-options (log4j) must not replace the default options.
-           "--driver-java-options", java_options, str(probe)]
+    # The job's own --driver-java-options (log4j) must not replace the default options.
+    java = ["--driver-java-options", java_options] if java_options else []
+    cmd = [str(Path(sys.executable).parent / "spark-submit"), *args, *java, str(probe),
+           *probe_args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return proc
@@ -74,7 +76,6 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
 
 SESSION_PROBE = """
 import sys
-import zipimport
 
 # As the jobs start (jobs/*.py).
 from lakeprep.pyspark_path import skip_bundled_pyspark
@@ -118,21 +119,15 @@ def test_spark_submit_default_master_gets_the_local_conf(tmp_path):
     # spark-submit without --master runs local[*] (make run, the benchmark). The local-only
     # settings must apply there too: the master is read from spark-submit's JVM, not from a
     # SparkConf made before this process is connected to it (which has no master at all).
-    probe = tmp_path / "session_probe.py"
-    probe.write_text(SESSION_PROBE)
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    proc = subprocess.run([str(Path(sys.executable).parent / "spark-submit"), str(probe),
-                           str(ROOT / "conf" / "local.yaml")],
-                          env=env, capture_output=True, text=True, timeout=300, cwd=ROOT)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = _submit(tmp_path, [], source=SESSION_PROBE,
+                   probe_args=(str(ROOT / "conf" / "local.yaml"),))
     assert _line(proc, "MASTER").split()[1] == "local[*]"
     # The worker forked from lakeprep.worker_daemon, which had imported the rule modules.
     assert _line(proc, "WORKER_HAD_DEDUP").split()[1] == "True"
     # spark-submit puts the pip-installed pyspark's own pyspark.zip (and a jar) first on
     # PYTHONPATH; both processes import the installed package instead (bytecode cached), and
     # no worker re-reads those archives' directories before each task.
-    site = str(Path(pyspark.__file__).parent)
     for key in ("DRIVER_PYSPARK", "WORKER_PYSPARK"):
-        assert _line(proc, key).split()[1] == str(Path(site) / "__init__.py"), key
+        assert _line(proc, key).split()[1] == pyspark.__file__, key
     archives = _line(proc, "WORKER_ARCHIVES").split()[1:]
     assert not [a for a in archives if a.endswith(("pyspark.zip", ".jar"))], archives

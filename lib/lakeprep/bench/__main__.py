@@ -108,6 +108,12 @@ def _medians(runs: list[dict], key: str) -> dict[str, float]:
             for s in runs[0].get(key, {})}
 
 
+def _server_cpu(server) -> dict[str, int] | None:
+    """The PostgreSQL server's process tree, to count its CPU beside the job's (None: unknown)."""
+    pid = server.pid()
+    return {"postgres": pid} if pid else None
+
+
 def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeats: int,
                 ceiling_result: dict | None) -> dict:
     runs = []
@@ -115,7 +121,7 @@ def job_section(sample: Path, n_docs: int, work: Path, server, cfg: Path, repeat
         db = job.fresh_database(server.params(), f"bench_job_{i}")
         log.info("job run %d/%d on %d docs", i + 1, repeats, n_docs)
         runs.append(job.run_job(sample, work, db, cfg, f"job{i}", keep_lake=i == repeats - 1,
-                                cpu_of={"postgres": pid} if (pid := server.pid()) else None))
+                                cpu_of=_server_cpu(server)))
     wall = median_of(runs, "wall_s")
     in_job = median_of(runs, "job_s")
     out = {"runs": runs, "documents": n_docs, "wall_s": wall, "job_s": in_job,
@@ -168,8 +174,7 @@ def compare_section(rev: str, change: str, sample: Path, n_docs: int, work: Path
                      i + 1, repeats)
             sides[side].append(job.run_job(sample, work, db, (repo / config).resolve(),
                                            f"cmp-{side}{i}", repo=repo,
-                                           cpu_of={"postgres": pid} if (pid := server.pid())
-                                           else None))
+                                           cpu_of=_server_cpu(server)))
     return {"change": change, "baseline": sha, "commit": commit, "documents": n_docs,
             "repeats": repeats, **summarize_comparison(sides)}
 
