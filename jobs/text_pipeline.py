@@ -77,7 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     from lakeprep.lineage import openlineage_conf
     lineage_conf = openlineage_conf(settings.lineage.openlineage, args.lake or settings.lake_uri,
                                     "text_pipeline")
-    spark = build_session(settings.spark, extra_conf=lineage_conf, s3=settings.s3)
+    from lakeprep.text.chunking import worker_conf
+    spark = build_session(settings.spark, s3=settings.s3,
+                          extra_conf={**lineage_conf, **worker_conf(settings.chunking.encoding)})
     try:
         report = run_text_pipeline(spark, settings, args.input, args.lake, target=target,
                                    full_refresh=args.full_refresh,

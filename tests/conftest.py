@@ -26,7 +26,11 @@ def spark(settings):
             "spark.default.parallelism": "4",
             "spark.ui.enabled": "false",
             "spark.driver.memory": "2g"}
-    session = build_session(dataclasses.replace(settings.spark, master="local[2]", conf=conf))
+    from lakeprep.text.chunking import worker_conf
+
+    # As the text job builds its session: the worker daemon preloads the job's tokenizer.
+    session = build_session(dataclasses.replace(settings.spark, master="local[2]", conf=conf),
+                            extra_conf=worker_conf(settings.chunking.encoding))
     yield session
     session.stop()
 

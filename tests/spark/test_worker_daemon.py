@@ -15,17 +15,35 @@ def test_workers_fork_with_the_rule_modules_already_imported(spark, settings):
         import pandas as pd
         for _ in batches:
             pass
+        import gc
         dedup = sys.modules.get("lakeprep.text.dedup")
+        chunking = sys.modules.get("lakeprep.text.chunking")
         yield pd.DataFrame({
             "transforms": ["lakeprep.text.transforms" in sys.modules],
             "dedup": [dedup is not None],
             "separators_built": [dedup is not None
                                  and dedup._separators.cache_info().currsize == 1],
+            # Loaded by the daemon from the name the session put in the workers' environment.
+            "encoding_loaded": [chunking is not None
+                                and chunking.get_encoding.cache_info().currsize == 1],
+            # The daemon's objects are out of the collector's reach (gc.freeze before forking).
+            "frozen_objects": [gc.get_freeze_count()],
         })
 
     rows = (spark.range(4, numPartitions=2)
             .mapInPandas(what_the_worker_had,
-                         "transforms boolean, dedup boolean, separators_built boolean")
+                         "transforms boolean, dedup boolean, separators_built boolean, "
+                         "encoding_loaded boolean, frozen_objects long")
             .collect())
     assert len(rows) == 2
     assert all(r.transforms and r.dedup and r.separators_built for r in rows)
+    assert all(r.encoding_loaded for r in rows)
+    # Tens of thousands (the imported modules); a worker that froze nothing would show 0.
+    assert all(r.frozen_objects > 10_000 for r in rows)
+
+
+def test_worker_conf_names_the_encoding_in_the_executor_environment(spark, settings):
+    from lakeprep.text.chunking import WORKER_ENCODING_ENV, worker_conf
+    key = f"spark.executorEnv.{WORKER_ENCODING_ENV}"
+    assert worker_conf(settings.chunking.encoding) == {key: settings.chunking.encoding}
+    assert spark.sparkContext.getConf().get(key) == settings.chunking.encoding

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 import tiktoken
 
+# Names the job's encoding to the Python worker daemon (lakeprep.worker_daemon), which loads it
+# before forking workers: set on the executors' environment by worker_conf().
+WORKER_ENCODING_ENV = "LAKEPREP_WORKER_ENCODING"
+
 # A blank line (possibly holding spaces) separates paragraphs; the cleaner already collapsed
 # longer runs to exactly one blank line.
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
@@ -35,6 +39,12 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         return tiktoken.get_encoding(f"{name}_offline")
     except ValueError:
         return tiktoken.get_encoding(name)
+
+
+def worker_conf(encoding: str) -> dict[str, str]:
+    """Spark conf that tells the executors' Python worker daemon which encoding to preload.
+    Only lakeprep.worker_daemon (local masters) reads it; elsewhere it is an unused variable."""
+    return {f"spark.executorEnv.{WORKER_ENCODING_ENV}": encoding}
 
 
 def count_tokens(text: str, encoding: tiktoken.Encoding) -> int:
