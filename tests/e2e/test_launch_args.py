@@ -23,6 +23,8 @@ jvm = spark.sparkContext._jvm
 print("JVM_ARGS", jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
       .getInputArguments().toString())
 print("MAX_HEAP_MB", jvm.java.lang.Runtime.getRuntime().maxMemory() // 2**20)
+print("GC", *[b.getName() for b in
+              jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()])
 spark.range(100).selectExpr("sum(id)").collect()
 spark.stop()
 """
@@ -57,6 +59,9 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
     jvm_args = _line(first, "JVM_ARGS")
     assert "-XX:TieredStopAtLevel=1" in jvm_args and "-Dlakeprep.probe=1" in jvm_args
     assert "-XX:ReservedCodeCacheSize=256m" in jvm_args
+    # The JVM runs the collector the options name (not only received the flag).
+    assert "-XX:+UseSerialGC" in jvm_args
+    assert _line(first, "GC").split()[1:] == ["Copy", "MarkSweepCompact"]
     heap = int(_line(first, "MAX_HEAP_MB").split()[1])
     assert 3000 < heap <= 4096  # spark.driver.memory 4g from the config (not the 1g default)
     # No archive yet: this JVM wrote one when it exited, quietly (no per-class warnings).

@@ -27,16 +27,18 @@ def test_only_the_keys_read_at_jvm_start_become_arguments():
     assert set(LAUNCH_KEYS) == {"spark.driver.memory", "spark.driver.defaultJavaOptions"}
 
 
-def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_only(tmp_path):
+def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_and_the_serial_collector(tmp_path):
     spark = dataclasses.replace(load_settings(ROOT / "conf" / "local.yaml").spark,
                                 class_archive_dir=str(tmp_path))
     args = launch_args(spark)
     assert args[:2] == ["--conf", "spark.driver.memory=4g"]
     assert args[3].startswith("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 "
-                              "-XX:ReservedCodeCacheSize=256m -XX:ArchiveClassesAtExit=")
+                              "-XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC "
+                              "-XX:ArchiveClassesAtExit=")
     # No archive folder: the conf's options alone.
     assert launch_args(dataclasses.replace(spark, class_archive_dir=""))[3] == (
-        "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m")
+        "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m "
+        "-XX:+UseSerialGC")
 
 
 def test_cli_prints_shell_quoted_arguments_that_split_back(tmp_path):
