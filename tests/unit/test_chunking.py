@@ -81,3 +81,45 @@ def test_random_documents_respect_limit():
         # Only whitespace is lost between chunks.
         assert "".join(c.text for c in chunks).replace(" ", "").replace("\n", "") == \
             text.replace(" ", "").replace("\n", "")
+
+
+class _CountingEncoding:
+    """Wraps the encoding and records the length of every text it encodes."""
+
+    def __init__(self):
+        self.encoded: list[int] = []
+
+    def encode_ordinary(self, text):
+        self.encoded.append(len(text))
+        return ENC.encode_ordinary(text)
+
+    def decode_tokens_bytes(self, tokens):
+        return ENC.decode_tokens_bytes(tokens)
+
+
+def test_long_text_is_not_encoded_whole_before_its_units():
+    # 20 paragraphs of ~90 tokens: far more characters than 8 per allowed token, so the chunker
+    # goes to its units at once instead of first counting the whole text (a third encoding).
+    text = "\n\n".join(SENTENCE * 4 for _ in range(20))
+    enc = _CountingEncoding()
+    chunks = chunk_text(text, enc, 256)
+    assert len(chunks) > 1
+    check_invariants(text, chunks, 256)
+    assert len(text.strip()) not in enc.encoded
+    # Units (each paragraph) once, then every chunk once to verify it: twice the text, not three times.
+    assert sum(enc.encoded) <= 2 * len(text)
+
+
+def test_short_text_is_counted_whole_once():
+    enc = _CountingEncoding()
+    assert len(chunk_text(SENTENCE * 3, enc, 512)) == 1
+    assert enc.encoded == [len((SENTENCE * 3).strip())]
+
+
+def test_long_text_of_few_tokens_is_still_one_chunk():
+    # 5,000 spaces between two words: over 8 characters per token (the whole is ~45 tokens), so
+    # it is not counted whole first; its units still add up to one chunk, the same result.
+    text = "alpha\n\n" + " " * 5000 + "\n\nomega"
+    chunks = chunk_text(text, ENC, 512)
+    assert len(chunks) == 1 and chunks[0].token_count == count_tokens(chunks[0].text, ENC)
+    assert (chunks[0].char_start, chunks[0].char_end) == (0, len(text))

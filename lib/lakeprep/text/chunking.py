@@ -52,6 +52,14 @@ def count_tokens(text: str, encoding: tiktoken.Encoding) -> int:
     return len(encoding.encode_ordinary(text))
 
 
+# Above this many characters per token a text is taken to need several chunks without encoding
+# it whole first. cl100k_base averages ~4 characters per token on English prose and fewer on code
+# and other scripts; only long runs of one repeated character (whitespace, rules) go higher. Such
+# a text still fits one chunk if its units do: only a sum of units above the limit whose whole is
+# below it (merges across a paragraph break) would then give two chunks instead of one.
+_MAX_CHARS_PER_TOKEN = 8
+
+
 @dataclass(frozen=True)
 class Chunk:
     index: int
@@ -146,12 +154,15 @@ def chunk_text(text: str, encoding: tiktoken.Encoding, max_tokens: int) -> list[
     """
     if not text or text.isspace():
         return []
-    # One encoding of the stored (stripped) text decides and counts: most documents fit in one
-    # chunk, and encoding is the chunker's main cost.
     s, e = _strip_span(text, 0, len(text))
-    n = count_tokens(text[s:e], encoding)
-    if n <= max_tokens:
-        return [Chunk(0, s, e, text[s:e], n)]
+    # One encoding of the stored (stripped) text decides and counts: most documents fit in one
+    # chunk, and encoding is the chunker's main cost. A text with more than _MAX_CHARS_PER_TOKEN
+    # characters per allowed token cannot fit (prose and code average 3-5), so it skips that
+    # encoding and goes straight to its units, which encode all of it anyway.
+    if e - s <= max_tokens * _MAX_CHARS_PER_TOKEN:
+        n = count_tokens(text[s:e], encoding)
+        if n <= max_tokens:
+            return [Chunk(0, s, e, text[s:e], n)]
 
     groups: list[tuple[int, int]] = []
     cur_start = cur_end = None
