@@ -324,3 +324,17 @@ def test_launch_args_come_from_the_measured_revisions_own_code(tmp_path):
     (tmp_path / "lib" / "lakeprep" / "__init__.py").write_text("")
     old = {**os.environ, "PYTHONPATH": str(tmp_path / "lib")}
     assert job.launch_args_of(tmp_path, job.REPO / "conf/local.yaml", old) == []
+
+
+def test_load_section_lists_the_repeated_rows_and_judges_the_runs_own():
+    targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+               "scaling_tolerance": 0.15}
+    results = _results(0.75, 2.5, 0.3, 1.1)
+    results["load"]["volume"] = {"times": 10, "rows": 100, "ratio": 0.9, "jdbc_rows_per_s": 9,
+                                 "copy_rows_per_s": 10, "jdbc_s_runs": [2], "copy_s_runs": [1]}
+    page = render_markdown(results, targets)
+    assert "| 10 (the run's) | 1 | 1 | 0.3 |" in page
+    assert "| 100 (x 10) | 9 | 10 | 0.9 | 2 | 1 |" in page
+    # The verdict stays the run's own rows' (0.3), not the bigger load's 0.9.
+    assert page.count("**not met**") == 1
+    assert "(x 10)" not in render_markdown(_results(0.75, 2.5, 0.3, 1.1), targets)

@@ -40,6 +40,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="documents at scale 1x for the scaling runs (default: conf/bench.yaml)")
     p.add_argument("--scales", default=",".join(map(str, d["scales"])),
                    help="comma-separated scaling factors (default: conf/bench.yaml)")
+    p.add_argument("--load-volume", type=int, default=d["load_volume"],
+                   help="the load is also measured with the job's chunk rows repeated this many "
+                        "times (default: conf/bench.yaml; 1 = only the job's rows)")
     p.add_argument("--repeats", type=int, default=d["repeats"],
                    help="runs per figure, medians reported (default: conf/bench.yaml)")
     p.add_argument("--sections", default="ceiling,job,load,peer,scaling",
@@ -234,7 +237,7 @@ def peer_section(sample: Path, n_docs: int, work: Path, python: str, repeats: in
             "tasks": 2 * cores, "workers": cores}
 
 
-def load_section(work: Path, server, settings, repeats: int) -> dict:
+def load_section(work: Path, server, settings, repeats: int, volume: int = 1) -> dict:
     from lakeprep.bench import pgload
     from lakeprep.db.connection import PgTarget
     from lakeprep.spark import build_session
@@ -247,7 +250,7 @@ def load_section(work: Path, server, settings, repeats: int) -> dict:
     spark = build_session(dataclasses.replace(settings.spark, conf=quiet))
     try:
         return pgload.measure(spark, f"file:{lake.resolve()}/silver/chunks", db, target,
-                              settings.postgres.jdbc, repeats)
+                              settings.postgres.jdbc, repeats, volume)
     finally:
         spark.stop()
 
@@ -314,7 +317,8 @@ def main(argv=None) -> int:
             results["job"] = job_section(sample, args.docs, work, server, cfg, args.repeats,
                                          results.get("ceiling"))
         if "load" in sections and "job" in sections:
-            results["load"] = load_section(work, server, settings, args.repeats)
+            results["load"] = load_section(work, server, settings, args.repeats,
+                                           args.load_volume)
         if "peer" in sections:
             results["peer"] = peer_section(sample, args.docs, work, args.peer_python, args.repeats)
             if "job" in results:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import psycopg2
 from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
 
 from lakeprep.config import JdbcSettings
 from lakeprep.db.connection import PgTarget
@@ -72,9 +73,21 @@ def copy_write(buffers: list[bytes], db: dict, table: str) -> float:
     return time.monotonic() - t0
 
 
-def measure(spark: SparkSession, chunks_path: str, db: dict, target: PgTarget,
-            jdbc: JdbcSettings, repeats: int) -> dict:
-    df = spark.read.format("delta").load(chunks_path).select(*COLUMNS).cache()
+def repeated(df: DataFrame, times: int) -> DataFrame:
+    """``df``'s rows ``times`` over, each copy's chunk_id suffixed with its number (distinct keys
+    as a bigger run's rows would have; every other value as the job wrote it)."""
+    if times == 1:
+        return df
+    copies = df.sparkSession.range(times).withColumnRenamed("id", "_copy")
+    return (df.crossJoin(copies)
+            .withColumn("chunk_id", F.concat("chunk_id", F.lit("#"), F.col("_copy").cast("string")))
+            .select(*df.columns))
+
+
+def _side_by_side(df: DataFrame, db: dict, target: PgTarget, jdbc: JdbcSettings,
+                  repeats: int) -> dict:
+    """Median seconds of the JDBC write and of parallel COPY of the cached ``df``'s rows."""
+    df = df.cache()
     n = df.count()
     # COPY is fed from memory, so the comparison is transport against transport; collecting is
     # fine here (a benchmark of a few hundred MB at most, never the pipeline).
@@ -87,8 +100,20 @@ def measure(spark: SparkSession, chunks_path: str, db: dict, target: PgTarget,
         copy_runs.append(copy_write(buffers, db, "bench_copy"))
     df.unpersist()
     j, c = statistics.median(jdbc_runs), statistics.median(copy_runs)
-    return {"rows": n, "connections": jdbc.num_partitions,
-            "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
+    return {"rows": n, "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
             "copy_s_runs": [round(x, 2) for x in copy_runs],
             "jdbc_rows_per_s": round(n / j), "copy_rows_per_s": round(n / c),
             "ratio": round(c / j, 3)}
+
+
+def measure(spark: SparkSession, chunks_path: str, db: dict, target: PgTarget,
+            jdbc: JdbcSettings, repeats: int, volume: int = 1) -> dict:
+    """The job's chunk rows as they are and, with ``volume`` > 1, repeated ``volume`` times:
+    a Spark JDBC write has a fixed cost (planning, tasks, connections) that a run's rows alone
+    may not outweigh, which the bigger load separates from the per-row cost."""
+    df = spark.read.format("delta").load(chunks_path).select(*COLUMNS)
+    out = {**_side_by_side(df, db, target, jdbc, repeats), "connections": jdbc.num_partitions}
+    if volume > 1:
+        out["volume"] = {"times": volume,
+                         **_side_by_side(repeated(df, volume), db, target, jdbc, repeats)}
+    return out
