@@ -208,6 +208,8 @@ def test_report_written_and_printed(runs):
                                                  "chunks_write", "report_aggregations"}
     stages = list(report["stage_seconds"])
     assert stages.index("writes_wait") < stages.index("state")
+    # The report file carries its own stage's seconds too (written after that stage closed).
+    assert stages[-1] == "report" and report["stage_seconds"]["report"] > 0
     # The postgres stage split: the staging writes, then each statement of the merge.
     pg_split = report["postgres_seconds"]
     assert {"staging", "documents_upserted", "chunks_removed", "chunks_upserted",
