@@ -92,7 +92,7 @@ RUN pip install --no-cache-dir --no-deps . && rm -rf build lib/*.egg-info
 COPY jobs/ jobs/
 COPY conf/ conf/
 COPY scripts/generate_mock_data.py scripts/
-COPY docker/load-sample-data.sh docker/
+COPY docker/load-sample-data.sh docker/spark-submit.sh docker/
 
 # Fail the build, not the first job, if the runtime is incomplete: the image's pyspark is the
 # version pinned in requirements.txt, every native wheel imports, and the cl100k_base encoding

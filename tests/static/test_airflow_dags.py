@@ -269,6 +269,11 @@ def test_spark_submit_line_runs_the_job_with_flags_it_accepts(mode, dag_id):
     else:
         # The compose `submit` service, whose image holds the checkout at /opt/lakeprep.
         assert argv[1:6] == ["docker", "compose", "run", "--rm", "submit"]
+        # As the compose service: through docker/spark-submit.sh, which passes the config's
+        # driver memory and JVM options (launch-args); none given here a second time.
+        assert argv[6:8] == ["bash", "/opt/lakeprep/docker/spark-submit.sh"]
+        assert (ROOT / "docker" / "spark-submit.sh").is_file()
+        assert "--driver-memory" not in argv
         assert (ROOT / "docker-compose.yml").is_file()
         assert "--master" in argv and argv[argv.index("--master") + 1].startswith("spark://")
         for in_image in (Path(job_file), config):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import fnmatch
+import os
 import re
 import shutil
 import subprocess
@@ -326,8 +327,13 @@ def check_submit_command(compose: dict) -> list[str]:
     if isinstance(cmd, str):
         cmd = cmd.split()
     problems = []
-    if not cmd or not cmd[0].endswith("spark-submit"):
-        return [f"submit runs {cmd[:1]}, not spark-submit"]
+    # spark-submit through docker/spark-submit.sh, which puts the config's launch-time settings
+    # (driver memory, JVM options) on its command line: none may be given here a second time.
+    if cmd[:2] != ["bash", f"{IMAGE_APP_DIR}/docker/spark-submit.sh"]:
+        return [f"submit runs {cmd[:2]}, not docker/spark-submit.sh"]
+    for flag in ("--driver-memory", "--driver-java-options"):
+        if flag in cmd:
+            problems.append(f"{flag} on the submit line: the config's launch-args set it")
 
     def arg(flag):
         return cmd[cmd.index(flag) + 1] if flag in cmd and cmd.index(flag) + 1 < len(cmd) else None
@@ -479,6 +485,39 @@ def test_docker_context_keeps_secrets_out_and_copied_files_in():
         assert not dockerignore_excludes(patterns, probe), f"COPY {src}: excluded by .dockerignore"
 
 
+def _run_submit_wrapper(tmp_path, args):
+    """docker/spark-submit.sh with a stand-in spark-submit that prints its arguments, one a line."""
+    fake = tmp_path / "spark" / "bin" / "spark-submit"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf "%s\\n" "$a"; done\n')
+    fake.chmod(0o755)
+    # `python` is the image's venv there; here the test's interpreter, which has lakeprep.
+    env = {**os.environ, "SPARK_HOME": str(fake.parents[1]),
+           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(["bash", str(ROOT / "docker" / "spark-submit.sh"), *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_submit_wrapper_puts_the_configs_launch_settings_before_the_given_arguments(tmp_path):
+    job = ["--master", "spark://spark-master:7077", f"{IMAGE_APP_DIR}/jobs/text_pipeline.py",
+           "--input", "s3a://b/raw dir", "--config"]
+    for config_args in ([*job, "conf/docker.yaml"], [*job[:-1], "--config=conf/docker.yaml"]):
+        proc = _run_submit_wrapper(tmp_path / str(len(config_args)), config_args)
+        assert proc.returncode == 0, proc.stderr
+        argv = proc.stdout.splitlines()
+        # conf/docker.yaml's driver memory, local.yaml's JVM options as one argument (spaces
+        # kept), no class-data-sharing archive in a container removed after every run.
+        assert argv[:2] == ["--conf", "spark.driver.memory=2g"]
+        assert argv[2] == "--conf" and argv[3].startswith(
+            "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 ")
+        assert "SharedArchiveFile" not in argv[3] and "ArchiveClassesAtExit" not in argv[3]
+        assert argv[4:] == config_args
+    missing = _run_submit_wrapper(tmp_path / "none", job[:-1])
+    assert missing.returncode == 2 and "--config FILE is missing" in missing.stderr
+    assert "COPY docker/load-sample-data.sh docker/spark-submit.sh docker/" in \
+        DOCKERFILE.read_text()
+
+
 def test_loader_script_is_in_the_image_and_uses_the_upload_command():
     script = ROOT / "docker" / "load-sample-data.sh"
     text = script.read_text()
@@ -582,6 +621,13 @@ MUTATIONS = [
     (check_submit_command, ("compose",),
      _compose_mutation(lambda s: s["submit"].update(
          command=[c.replace("docker.yaml", "nope.yaml") for c in s["submit"]["command"]]))),
+    (check_submit_command, ("compose",),
+     _compose_mutation(lambda s: s["submit"].update(
+         command=["/opt/spark/bin/spark-submit", *s["submit"]["command"][2:]]))),
+    (check_submit_command, ("compose",),
+     _compose_mutation(lambda s: s["submit"].update(
+         command=[*s["submit"]["command"][:4], "--driver-memory", "2g",
+                  *s["submit"]["command"][4:]]))),
     (check_s3_wiring, ("compose", "docker_conf"),
      _compose_mutation(lambda s: s["spark-worker"].update(environment={}))),
     (check_s3_wiring, ("compose", "docker_conf"),

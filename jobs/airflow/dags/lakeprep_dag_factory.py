@@ -93,8 +93,9 @@ LOCAL_SUBMIT = [".venv/bin/spark-submit", "$@",
                 "--driver-java-options", "-Dlog4j2.configurationFile=conf/log4j2.properties"]
 # Inside the image the checkout is /opt/lakeprep (Dockerfile); the master is the compose service.
 DOCKER_RUN = ["docker", "compose", "run", "--rm", "submit"]
-DOCKER_SUBMIT = ["/opt/spark/bin/spark-submit", "--master", "spark://spark-master:7077",
-                 "--driver-memory", "2g"]
+# docker/spark-submit.sh: spark-submit with the launch-time settings of the job's --config.
+DOCKER_SUBMIT = ["bash", "/opt/lakeprep/docker/spark-submit.sh",
+                 "--master", "spark://spark-master:7077"]
 DOCKER_APP_DIR = "/opt/lakeprep"
 DOCKER_CONFIG = "/opt/lakeprep/conf/docker.yaml"
 
