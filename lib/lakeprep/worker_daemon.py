@@ -27,8 +27,9 @@ dedup._separators()
 
 # The job's tokenizer (chunking.worker_conf puts its name in the executors' environment):
 # parsing its 100,000 merge ranks costs every worker ~0.25 CPU s before its first chunk.
-if os.environ.get(chunking.WORKER_ENCODING_ENV):
-    chunking.get_encoding(os.environ[chunking.WORKER_ENCODING_ENV])
+_encoding = os.environ.get(chunking.WORKER_ENCODING_ENV)
+if _encoding:
+    chunking.get_encoding(_encoding)
 
 # After the imports above: pyspark.daemon reads its worker module from the command line when it
 # is imported, exactly as `python -m pyspark.daemon` does.

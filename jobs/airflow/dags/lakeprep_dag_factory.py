@@ -92,12 +92,12 @@ LOCAL_LAUNCH = ('eval "set -- $(.venv/bin/python -m lakeprep.spark launch-args -
 LOCAL_SUBMIT = [".venv/bin/spark-submit", "$@",
                 "--driver-java-options", "-Dlog4j2.configurationFile=conf/log4j2.properties"]
 # Inside the image the checkout is /opt/lakeprep (Dockerfile); the master is the compose service.
+DOCKER_APP_DIR = "/opt/lakeprep"
 DOCKER_RUN = ["docker", "compose", "run", "--rm", "submit"]
 # docker/spark-submit.sh: spark-submit with the launch-time settings of the job's --config.
-DOCKER_SUBMIT = ["bash", "/opt/lakeprep/docker/spark-submit.sh",
+DOCKER_SUBMIT = ["bash", f"{DOCKER_APP_DIR}/docker/spark-submit.sh",
                  "--master", "spark://spark-master:7077"]
-DOCKER_APP_DIR = "/opt/lakeprep"
-DOCKER_CONFIG = "/opt/lakeprep/conf/docker.yaml"
+DOCKER_CONFIG = f"{DOCKER_APP_DIR}/conf/docker.yaml"
 
 DEFAULTS = {
     "local": {"lakeprep_input": "mock_data", "lakeprep_lake": ".lake"},
