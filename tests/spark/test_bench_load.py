@@ -2,6 +2,8 @@
 chunk rows and the same rows repeated, each written by Spark JDBC and by parallel COPY."""
 from __future__ import annotations
 
+import os
+
 import psycopg2
 from pyspark.sql import Row
 
@@ -29,10 +31,15 @@ def test_measure_writes_both_loads_in_full(spark, settings, pg_server, tmp_path)
     _chunks(spark, 30).write.format("delta").save(path)
     db = job.fresh_database(pg_server.params(), "bench_load_test")
     target = PgTarget(db["host"], int(db["port"]), db["dbname"], db["user"], "public", False)
-    out = pgload.measure(spark, path, db, target, settings.postgres.jdbc, repeats=1, volume=4)
+    out = pgload.measure(spark, path, db, target, settings.postgres.jdbc, repeats=1, volume=4,
+                         server_pid=pg_server.pid())
     assert out["rows"] == 30 and out["volume"]["rows"] == 120 and out["volume"]["times"] == 4
     for load in (out, out["volume"]):
         assert load["ratio"] > 0 and len(load["jdbc_s_runs"]) == len(load["copy_s_runs"]) == 1
+        # Spark plans and runs the JDBC write in its JVM: CPU there, none of it this process's.
+        assert load["jdbc_cpu_s"]["client"] > 0
+        assert set(load["copy_cpu_s"]) == {"client", "server"}
+        assert load["ratio_cpu_bound"] >= load["ratio"] * 0.5
     # The last repeat's tables hold every row of the bigger load, tabs and newlines intact.
     with psycopg2.connect(**db) as conn, conn.cursor() as cur:
         for table in ("bench_jdbc", "bench_copy"):
@@ -40,3 +47,20 @@ def test_measure_writes_both_loads_in_full(spark, settings, pg_server, tmp_path)
             assert cur.fetchone() == (120, "text\t0\nline")
     assert "volume" not in pgload.measure(spark, path, db, target, settings.postgres.jdbc,
                                           repeats=1)
+
+
+def test_cpu_meter_counts_the_servers_backend_after_the_connection_closed(pg_server):
+    # One connection's backend does ~0.3 s of work and exits when the client closes it; the
+    # meter waits for it to be reaped and counts it, and not as the client's.
+    db = job.fresh_database(pg_server.params(), "bench_cpu_meter")
+
+    def query() -> float:
+        with psycopg2.connect(**db) as conn, conn.cursor() as cur:
+            cur.execute("SELECT count(*) FROM generate_series(1, 4000000) g WHERE g % 7 = 1")
+        conn.close()
+        return 0.0
+
+    meter = pgload.CpuMeter(pg_server.pid(), os.getpid())
+    _, cpu = meter.timed(query)
+    assert cpu["server"] >= 0.15 and cpu["client"] < cpu["server"]
+    assert "server" not in pgload.CpuMeter(None, os.getpid()).timed(lambda: 0.0)[1]

@@ -11,9 +11,11 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from lakeprep.bench import ceiling, corpus
 from lakeprep.bench.__main__ import sample_dir
-from lakeprep.bench.memory import PeakMemory
+from lakeprep.bench.memory import PeakMemory, tree_cpu_seconds
 from lakeprep.bench.render import render_markdown
 from lakeprep.text import quality
 
@@ -127,6 +129,26 @@ def test_cpu_seconds_per_kind_and_of_other_trees_from_when_measuring_starts():
     assert 0.6 <= mem.cpu["python"] <= 1.5
     assert mem.cpu["jvm"] == 0
     assert 0.2 <= mem.cpu["server"] <= 0.7
+
+
+def test_tree_cpu_counts_a_child_that_exited_and_was_reaped_between_readings():
+    # The root starts a child that burns 0.5 s and is reaped before the second reading (as a
+    # server's backend for one connection is): its CPU counts, once.
+    code = ("import subprocess, sys, time; sys.stdin.readline(); "
+            f"subprocess.run([sys.executable, '-c', {_burn(0.5)!r}]); print('done', flush=True); "
+            "time.sleep(30)")
+    root = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    try:
+        before = tree_cpu_seconds(root.pid)
+        root.stdin.write(b"go\n")
+        root.stdin.flush()
+        assert root.stdout.readline() == b"done\n"
+        spent = tree_cpu_seconds(root.pid) - before
+    finally:
+        root.kill()
+        root.wait()
+    assert 0.45 <= spent <= 0.9
 
 
 def test_page_says_where_the_cores_time_went():
@@ -338,3 +360,22 @@ def test_load_section_lists_the_repeated_rows_and_judges_the_runs_own():
     # The verdict stays the run's own rows' (0.3), not the bigger load's 0.9.
     assert page.count("**not met**") == 1
     assert "(x 10)" not in render_markdown(_results(0.75, 2.5, 0.3, 1.1), targets)
+
+
+def test_load_section_shows_each_sides_cpu_and_the_ratio_it_allows():
+    results = _results(0.75, 2.5, 0.3, 1.1)
+    assert "ratio the CPU allows" not in render_markdown(results)   # older results: no columns
+    results["load"].update(jdbc_cpu_s={"client": 1.1, "server": 1.2},
+                           copy_cpu_s={"client": 0.05, "server": 1.25}, ratio_cpu_bound=0.56)
+    page = render_markdown(results)
+    assert "| JDBC CPU s (JVM + PostgreSQL) | COPY CPU s (client + PostgreSQL) |" in page
+    assert "| 1 | 1 | 1.1 + 1.2 | 0.05 + 1.25 | 0.56 |" in page
+
+
+def test_load_alone_uses_the_last_job_runs_lake(tmp_path):
+    from lakeprep.bench.__main__ import job_lake
+    with pytest.raises(SystemExit, match="needs a job run's lake"):
+        job_lake(tmp_path)
+    for name in ("lake-job2", "lake-job10", "lake-scale1-0"):
+        (tmp_path / name / "silver" / "chunks").mkdir(parents=True)
+    assert job_lake(tmp_path) == tmp_path / "lake-job10"

@@ -237,12 +237,23 @@ def peer_section(sample: Path, n_docs: int, work: Path, python: str, repeats: in
             "tasks": 2 * cores, "workers": cores}
 
 
+def job_lake(work: Path) -> Path:
+    """The lake of the job section's last run in ``work`` (the load section loads its chunks)."""
+    runs = {int(p.name[8:]): p for p in work.glob("lake-job*") if p.name[8:].isdigit()}
+    lakes = [runs[i] for i in sorted(runs)]
+    if not lakes or not (lakes[-1] / "silver" / "chunks").is_dir():
+        raise SystemExit(f"error: the load section needs a job run's lake in {work}: run it "
+                         "with the job section (--sections job,load) or point --work at an "
+                         "earlier bench's folder")
+    return lakes[-1]
+
+
 def load_section(work: Path, server, settings, repeats: int, volume: int = 1) -> dict:
     from lakeprep.bench import pgload
     from lakeprep.db.connection import PgTarget
     from lakeprep.spark import build_session
 
-    lake = work / f"lake-job{repeats - 1}"
+    lake = job_lake(work)
     db = job.fresh_database(server.params(), "bench_load")
     target = PgTarget(db["host"], int(db["port"]), db["dbname"], db["user"], "public", False)
     import dataclasses
@@ -250,7 +261,7 @@ def load_section(work: Path, server, settings, repeats: int, volume: int = 1) ->
     spark = build_session(dataclasses.replace(settings.spark, conf=quiet))
     try:
         return pgload.measure(spark, f"file:{lake.resolve()}/silver/chunks", db, target,
-                              settings.postgres.jdbc, repeats, volume)
+                              settings.postgres.jdbc, repeats, volume, server.pid())
     finally:
         spark.stop()
 
@@ -316,7 +327,7 @@ def main(argv=None) -> int:
         if "job" in sections:
             results["job"] = job_section(sample, args.docs, work, server, cfg, args.repeats,
                                          results.get("ceiling"))
-        if "load" in sections and "job" in sections:
+        if "load" in sections:
             results["load"] = load_section(work, server, settings, args.repeats,
                                            args.load_volume)
         if "peer" in sections:

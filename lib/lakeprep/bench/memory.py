@@ -17,7 +17,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
+def children(pid: int) -> list[int]:
     out = []
     task_dir = Path(f"/proc/{pid}/task")
     try:
@@ -34,7 +34,7 @@ def descendants(pid: int) -> list[int]:
     while todo:
         p = todo.pop()
         seen.append(p)
-        todo.extend(_children(p))
+        todo.extend(children(p))
     return seen
 
 
@@ -53,6 +53,22 @@ def cpu_seconds(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / TICKS
     except (OSError, IndexError, ValueError):
         return 0.0
+
+
+def tree_cpu_seconds(root: int) -> float:
+    """CPU seconds of ``root``'s process tree so far: each live process's own CPU plus what it
+    has reaped from exited children. The difference of two readings is the CPU spent between
+    them, short-lived children included (a server's per-connection backends): a child alive at
+    the first reading and reaped by the second moves from "own" into its parent's reaped total
+    with the CPU it had, so it counts once."""
+    total = 0.0
+    for pid in descendants(root):
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += sum(int(f) for f in fields[11:15]) / TICKS
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def kind(pid: int) -> str:

@@ -16,6 +16,10 @@ def _verdict(ok: bool) -> str:
     return "met" if ok else "**not met**"
 
 
+def _cpu_pair(cpu: dict) -> str:
+    return f"{cpu['client']} + {cpu.get('server', '-')}"
+
+
 def _table(header: list[str], rows: list[list]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -136,16 +140,29 @@ def render_markdown(r: dict, targets: dict | None = None,
         loads = [("the run's", ld)]
         if "volume" in ld:
             loads.append((f"x {ld['volume']['times']}", ld["volume"]))
+        cpu = "jdbc_cpu_s" in ld
         lines += _table(["rows", "JDBC rows/s", "COPY rows/s", "ratio", "JDBC s (runs)",
-                         "COPY s (runs)"],
+                         "COPY s (runs)"]
+                        + (["JDBC CPU s (JVM + PostgreSQL)", "COPY CPU s (client + PostgreSQL)",
+                            "ratio the CPU allows"] if cpu else []),
                         [[f"{f['rows']:,} ({what})", f["jdbc_rows_per_s"], f["copy_rows_per_s"],
                           f["ratio"], ", ".join(map(str, f["jdbc_s_runs"])),
-                          ", ".join(map(str, f["copy_s_runs"]))] for what, f in loads])
+                          ", ".join(map(str, f["copy_s_runs"]))]
+                         + ([_cpu_pair(f["jdbc_cpu_s"]), _cpu_pair(f["copy_cpu_s"]),
+                             f.get("ratio_cpu_bound", "-")] if cpu else [])
+                         for what, f in loads])
         if "volume" in ld:
             lines += ["", f"The second row repeats the run's rows {ld['volume']['times']} times "
                       "(chunk ids made distinct): the JDBC write's fixed cost (planning, tasks, "
                       "connections) weighs less there, what remains is the per-row cost. The "
                       "summary's verdict is the first row's."]
+        if cpu:
+            lines += ["", "CPU seconds are medians over the runs, the client's (Spark's JVM for "
+                      "JDBC, the benchmark's own process for COPY) and the PostgreSQL server's. "
+                      "Client and server share the machine's cores, so the JDBC write takes at "
+                      "least its CPU spread over all of them: \"ratio the CPU allows\" is COPY's "
+                      "time over that floor, the most any writer option or connection count can "
+                      "reach while the JVM spends what it does per row."]
     if "scaling" in r:
         s = r["scaling"]
         lines += ["", "## 5. Scaling", "",
