@@ -93,6 +93,8 @@ from lakeprep.spark import build_session, submitted_master
 spark = build_session(load_settings(sys.argv[1]).spark)
 print("MASTER", submitted_master())
 print("DRIVER_PYSPARK", pyspark.__file__)
+# The page size Spark's memory manager actually uses (read once, when the context starts).
+print("PAGE_BYTES", spark._jvm.org.apache.spark.SparkEnv.get().memoryManager().pageSizeBytes())
 
 
 def worker_state(batches):
@@ -129,6 +131,8 @@ def test_spark_submit_default_master_gets_the_local_conf(tmp_path):
     assert _line(proc, "MASTER").split()[1] == "local[*]"
     # The worker forked from lakeprep.worker_daemon, which had imported the rule modules.
     assert _line(proc, "WORKER_HAD_DEDUP").split()[1] == "True"
+    # 2 MB memory pages from local_conf, not the 64 MB Spark derives from the heap and cores.
+    assert int(_line(proc, "PAGE_BYTES").split()[1]) == 2 * 1024 * 1024
     # spark-submit puts the pip-installed pyspark's own pyspark.zip (and a jar) first on
     # PYTHONPATH; both processes import the installed package instead (bytecode cached), and
     # no worker re-reads those archives' directories before each task.

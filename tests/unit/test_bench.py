@@ -200,13 +200,26 @@ def _results(eff: float, speedup: float, ratio: float, per_doc: float) -> dict:
 
 def test_verdicts_follow_the_targets():
     targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-               "scaling_tolerance": 0.15}
+               "scaling_tolerance": 0.15, "memory_tolerance": 0.15}
+    # Four ratios and the two memory rows (the fixture's peaks are the same at 1x and 16x).
     good = render_markdown(_results(0.75, 2.5, 0.9, 1.1), targets)
-    assert "not met" not in good and good.count("| met |") == 4
+    assert "not met" not in good and good.count("| met |") == 6
     bad = render_markdown(_results(0.3, 1.2, 0.5, 1.3), targets)
     assert bad.count("**not met**") == 4
     # Cheaper per document at scale (start-up cost amortized) is linear enough.
-    assert render_markdown(_results(0.75, 2.5, 0.9, 0.4), targets).count("| met |") == 4
+    assert render_markdown(_results(0.75, 2.5, 0.9, 0.4), targets).count("| met |") == 6
+
+
+def test_memory_that_grows_with_the_corpus_is_not_flat():
+    targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
+               "scaling_tolerance": 0.15, "memory_tolerance": 0.15}
+    results = _results(0.75, 2.5, 0.9, 1.1)
+    first, last = results["scaling"]["points"][0], results["scaling"]["points"][-1]
+    first.update(peak_jvm_mb=800, peak_python_mb=700)
+    last.update(peak_jvm_mb=1600, peak_python_mb=770)
+    page = render_markdown(results, targets)
+    assert "| Scaling: peak driver JVM memory at 16x vs 1x | <= 1.15 | 2.0 | **not met** |" in page
+    assert "| Scaling: peak Python workers memory at 16x vs 1x | <= 1.15 | 1.1 | met |" in page
 
 
 def _comparison(change: str, before: float, after: float, commit: str = "bbb") -> dict:
@@ -256,21 +269,21 @@ def test_comparison_history_replaces_a_remeasured_change(tmp_path):
 def test_optimizations_table_shows_speedup_and_the_stage_that_moved():
     text = render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
         "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-        "scaling_tolerance": 0.15}, optimizations=[_comparison("bigger batches", 20, 10)])
+        "scaling_tolerance": 0.15, "memory_tolerance": 0.15}, optimizations=[_comparison("bigger batches", 20, 10)])
     row = next(line for line in text.splitlines() if line.startswith("| bigger batches"))
     assert "`aaa` -> `bbb`" in row and "| 2.0 |" in row and "chunks: 19 -> 9 s" in row
     # A change measured slower names the stage that grew the most, not the one that moved least.
     slower = render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
         "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-        "scaling_tolerance": 0.15}, optimizations=[_comparison("tried", 10, 14)])
+        "scaling_tolerance": 0.15, "memory_tolerance": 0.15}, optimizations=[_comparison("tried", 10, 14)])
     assert "chunks: 9 -> 13 s" in next(line for line in slower.splitlines()
                                        if line.startswith("| tried"))
     assert "## 7. Optimizations" in render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
         "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-        "scaling_tolerance": 0.15}, optimizations=[_comparison("x", 2, 1)])
+        "scaling_tolerance": 0.15, "memory_tolerance": 0.15}, optimizations=[_comparison("x", 2, 1)])
     assert "## 7." not in render_markdown(_results(0.75, 2.5, 0.9, 1.1), {
         "spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-        "scaling_tolerance": 0.15})
+        "scaling_tolerance": 0.15, "memory_tolerance": 0.15})
 
 
 def test_export_revision_extracts_the_commit_tree(tmp_path):
@@ -284,7 +297,7 @@ def test_export_revision_extracts_the_commit_tree(tmp_path):
 
 def test_page_states_the_load_the_figures_were_measured_under():
     targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-               "scaling_tolerance": 0.15}
+               "scaling_tolerance": 0.15, "memory_tolerance": 0.15}
     busy = _results(0.75, 2.5, 0.9, 1.1)
     busy["machine"].update(load_average_at_start=3.5, load_average_at_end=4.25)
     assert "Load average (1 min) 3.5 at the start, 4.25 at the end" in render_markdown(busy, targets)
@@ -350,7 +363,7 @@ def test_launch_args_come_from_the_measured_revisions_own_code(tmp_path):
 
 def test_load_section_lists_the_repeated_rows_and_judges_the_runs_own():
     targets = {"spark_efficiency": 0.7, "peer_speedup": 2.0, "load_ratio": 0.8,
-               "scaling_tolerance": 0.15}
+               "scaling_tolerance": 0.15, "memory_tolerance": 0.15}
     results = _results(0.75, 2.5, 0.3, 1.1)
     results["load"]["volume"] = {"times": 10, "rows": 100, "ratio": 0.9, "jdbc_rows_per_s": 9,
                                  "copy_rows_per_s": 10, "jdbc_s_runs": [2], "copy_s_runs": [1]}

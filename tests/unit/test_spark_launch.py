@@ -56,5 +56,6 @@ def test_local_only_settings_are_kept_apart_from_the_session_conf():
     spark = load_settings(ROOT / "conf" / "local.yaml").spark
     # Applied by build_session on local masters only: on a cluster, lakeprep may reach the
     # executors with the tasks (--py-files), after the worker daemon has started.
-    assert spark.local_conf == {"spark.python.daemon.module": "lakeprep.worker_daemon"}
-    assert "spark.python.daemon.module" not in spark.conf
+    assert spark.local_conf == {"spark.python.daemon.module": "lakeprep.worker_daemon",
+                                "spark.buffer.pageSize": "2m"}
+    assert not set(spark.local_conf) & set(spark.conf)

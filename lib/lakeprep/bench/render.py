@@ -71,6 +71,15 @@ def render_markdown(r: dict, targets: dict | None = None,
         rows.append([f"Scaling: s/doc at {last['scale']}x vs 1x (in-job)",
                      f"<= {1 + t['scaling_tolerance']:.2f}", last["per_doc_vs_1x_job"],
                      _verdict(last["per_doc_vs_1x_job"] <= 1 + t["scaling_tolerance"])])
+        # "Peak memory of driver and executors stays flat": the largest scale's peak resident
+        # memory against 1x's, the JVM (driver, and executor in local mode) and the Python
+        # workers apart.
+        first = r["scaling"]["points"][0]
+        for what, key in (("driver JVM", "peak_jvm_mb"), ("Python workers", "peak_python_mb")):
+            growth = round(last[key] / first[key], 2)
+            rows.append([f"Scaling: peak {what} memory at {last['scale']}x vs 1x",
+                         f"<= {1 + t['memory_tolerance']:.2f}", growth,
+                         _verdict(growth <= 1 + t["memory_tolerance"])])
     lines += _table(["measure", "target", "measured", "verdict"], rows)
 
     if "ceiling" in r:
