@@ -99,13 +99,14 @@ class CpuMeter:
     def __init__(self, server_pid: int | None, client_pid: int) -> None:
         self.server_pid, self.client_pid = server_pid, client_pid
 
-    def _settle(self, before: set[int]) -> None:
+    @staticmethod
+    def _settle(server_pid: int, before: set[int]) -> None:
         # A closed connection's backend exits (and is reaped, its CPU then in the postmaster's
         # reaped total) a moment after the client returns: wait for the backends started during
         # the write to be gone, at most 2 s, so their last work counts too.
-        started = set(children(self.server_pid)) - before
+        started = set(children(server_pid)) - before
         deadline = time.monotonic() + 2
-        while started & set(children(self.server_pid)) and time.monotonic() < deadline:
+        while started & set(children(server_pid)) and time.monotonic() < deadline:
             time.sleep(0.01)
 
     def timed(self, fn: Callable[[], float]) -> tuple[float, dict[str, float]]:
@@ -116,7 +117,7 @@ class CpuMeter:
         c1 = tree_cpu_seconds(self.client_pid)
         cpu = {"client": c1 - c0}
         if self.server_pid:
-            self._settle(before)
+            self._settle(self.server_pid, before)
             cpu["server"] = tree_cpu_seconds(self.server_pid) - s0
         return wall, cpu
 
@@ -155,16 +156,17 @@ def _side_by_side(df: DataFrame, db: dict, target: PgTarget, jdbc: JdbcSettings,
         copy_cpu.append(cpu)
     df.unpersist()
     j, c = statistics.median(jdbc_runs), statistics.median(copy_runs)
-    out = {"rows": n, "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
-           "copy_s_runs": [round(x, 2) for x in copy_runs],
-           "jdbc_rows_per_s": round(n / j), "copy_rows_per_s": round(n / c),
-           "ratio": round(c / j, 3),
-           "jdbc_cpu_s": _cpu_median(jdbc_cpu), "copy_cpu_s": _cpu_median(copy_cpu)}
+    jdbc_cpu_s = _cpu_median(jdbc_cpu)
+    out: dict = {"rows": n, "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
+                 "copy_s_runs": [round(x, 2) for x in copy_runs],
+                 "jdbc_rows_per_s": round(n / j), "copy_rows_per_s": round(n / c),
+                 "ratio": round(c / j, 3),
+                 "jdbc_cpu_s": jdbc_cpu_s, "copy_cpu_s": _cpu_median(copy_cpu)}
     if server_pid:
         # Client and server share this machine's cores: the JDBC write takes at least its CPU
         # spread over all of them, so no writer option or connection count can lift the ratio
         # above this (with its per-row CPU as measured).
-        floor = (out["jdbc_cpu_s"]["client"] + out["jdbc_cpu_s"]["server"]) / (os.cpu_count() or 1)
+        floor = (jdbc_cpu_s["client"] + jdbc_cpu_s["server"]) / (os.cpu_count() or 1)
         out["ratio_cpu_bound"] = round(c / max(floor, 1e-9), 3)
     return out
 
