@@ -240,12 +240,11 @@ def peer_section(sample: Path, n_docs: int, work: Path, python: str, repeats: in
 def job_lake(work: Path) -> Path:
     """The lake of the job section's last run in ``work`` (the load section loads its chunks)."""
     runs = {int(p.name[8:]): p for p in work.glob("lake-job*") if p.name[8:].isdigit()}
-    lakes = [runs[i] for i in sorted(runs)]
-    if not lakes or not (lakes[-1] / "silver" / "chunks").is_dir():
+    if not runs or not (runs[max(runs)] / "silver" / "chunks").is_dir():
         raise SystemExit(f"error: the load section needs a job run's lake in {work}: run it "
                          "with the job section (--sections job,load) or point --work at an "
                          "earlier bench's folder")
-    return lakes[-1]
+    return runs[max(runs)]
 
 
 def load_section(work: Path, server, settings, repeats: int, volume: int = 1) -> dict:

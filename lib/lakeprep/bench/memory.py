@@ -45,14 +45,20 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+def _cpu_ticks(pid: int, last_field: int) -> float:
+    """Seconds from /proc/PID/stat fields 14 (utime) up to ``last_field`` (15 stime, 16 cutime,
+    17 cstime: reaped children); 0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return sum(int(f) for f in fields[11:last_field - 2]) / TICKS
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of the process itself (not of its reaped children: a worker seen alive
     and later reaped by its parent would otherwise count twice)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICKS
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    return _cpu_ticks(pid, 15)
 
 
 def tree_cpu_seconds(root: int) -> float:
@@ -61,14 +67,7 @@ def tree_cpu_seconds(root: int) -> float:
     them, short-lived children included (a server's per-connection backends): a child alive at
     the first reading and reaped by the second moves from "own" into its parent's reaped total
     with the CPU it had, so it counts once."""
-    total = 0.0
-    for pid in descendants(root):
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            total += sum(int(f) for f in fields[11:15]) / TICKS
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    return sum(_cpu_ticks(pid, 17) for pid in descendants(root))
 
 
 def kind(pid: int) -> str:
