@@ -110,6 +110,32 @@ def test_peak_memory_sees_child_processes():
     assert mem.peaks["jvm"] == 0
 
 
+def _forking_parent(argv0: str) -> subprocess.Popen:
+    # A process named argv0 holding 150 MB forks a child that sleeps without exec'ing: the
+    # child's resident set holds the same 150 MB pages.
+    code = ("import os, sys, time; x = bytearray(150_000_000)\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n    time.sleep(1.0); os._exit(0)\n"
+            "os.waitpid(pid, 0)\n")
+    return subprocess.Popen([argv0, "-c", code], executable=sys.executable)
+
+
+def test_peak_memory_skips_a_jvm_child_that_shares_its_memory_until_exec():
+    # What a JVM's posix_spawn child is for an instant: named java, parent java, not exec'd.
+    proc = _forking_parent("java")
+    with PeakMemory(proc.pid, interval=0.05) as mem:
+        proc.wait()
+    assert 150_000_000 < mem.peaks["jvm"] < 280_000_000
+
+
+def test_peak_memory_counts_forked_python_workers():
+    # The Python workers are forked from a daemon and never exec: they are counted.
+    proc = _forking_parent("python3")
+    with PeakMemory(proc.pid, interval=0.05) as mem:
+        proc.wait()
+    assert mem.peaks["python"] > 280_000_000 and mem.peaks["jvm"] == 0
+
+
 def _burn(seconds: float) -> str:
     return f"import time\nt = time.process_time()\nwhile time.process_time() - t < {seconds}: pass\n"
 
