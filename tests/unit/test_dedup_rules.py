@@ -66,6 +66,20 @@ def test_shingle_counts():
     assert int(dedup.shingle_hashes("a b c d e f", 5).max()) < 2**32
 
 
+def test_word_hash_cache_is_bounded_and_a_clear_changes_no_hash(monkeypatch):
+    monkeypatch.setattr(dedup, "_WORD_CACHE_LIMIT", 50)
+    monkeypatch.setattr(dedup, "_WORD_CACHE", dedup._WordHashCache())
+    vocabulary = [f"word{i}" for i in range(1000)]
+    first = {}
+    for start in range(0, 1000, 40):   # 40 new words a document
+        tokens = vocabulary[start:start + 40]
+        first.update(zip(tokens, dedup._word_hashes(tokens)))
+        assert len(dedup._WORD_CACHE) <= 50 + 40
+    again = dedup._word_hashes(vocabulary)
+    assert [first[w] for w in vocabulary] == list(again)
+    assert again[7] == dedup._blake64(b"word7")
+
+
 def test_shingles_are_order_sensitive_and_punctuation_blind():
     fwd = dedup.shingle_hashes("alpha beta gamma delta epsilon")
     assert not np.array_equal(fwd, dedup.shingle_hashes("epsilon delta gamma beta alpha"))

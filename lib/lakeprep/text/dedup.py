@@ -119,7 +119,12 @@ _SHIFT32 = np.uint64(32)
 # Shingles are hashed in blocks so that a huge document never builds a (shingles x permutations)
 # matrix larger than ~ this many rows (8192 x 128 x 8 bytes = 8 MB).
 _BLOCK_ROWS = 8192
-_WORD_CACHE_LIMIT = 2_000_000
+# Distinct words a worker keeps hashed. The cache grows with the corpus's vocabulary, so its
+# bound is the worker's memory: 2,000,000 words grew a worker by up to ~240 MB (86 MB at the
+# 16x benchmark corpus's 314,000 words). Word frequencies are Zipfian: the words that fill most
+# of the text come back within moments of a clear, so 50,000 words costs ~0.6 CPU s more over
+# that corpus's 11.3 million words (~1.4 -> ~2.0 s) for ~25 MB instead (docs/BENCHMARKS.md).
+_WORD_CACHE_LIMIT = 50_000
 # Latest representable timestamp: documents without modified_at sort after every dated one.
 _NO_TIMESTAMP = 2**63 - 1
 
