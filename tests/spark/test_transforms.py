@@ -235,3 +235,14 @@ def test_modification_time_of_text_files_is_kept_exactly(spark, settings, tmp_pa
     row = (ingest.read_inputs(spark, [tmp_path.as_uri()], settings.input)
            .select(F.unix_micros("modified_at").alias("us")).first())
     assert row["us"] == millis * 1000
+
+
+def test_driver_keeps_no_stale_copies_of_the_input_listing(spark, settings, tmp_path):
+    # Every reader of read_inputs lists the input tree; Spark's shared listing cache would keep
+    # each reader's copy of every file's status for the rest of the run (conf/local.yaml).
+    for i in range(3):
+        (tmp_path / f"doc{i}.txt").write_text(PROSE)
+    assert ingest.read_inputs(spark, [tmp_path.as_uri()], settings.input).count() == 3
+    cache = spark._jvm.org.apache.spark.sql.execution.datasources.FileStatusCache.getOrCreate(
+        spark._jsparkSession)
+    assert cache.getClass().getSimpleName() == "NoopCache$"
