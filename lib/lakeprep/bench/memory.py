@@ -55,22 +55,25 @@ def rss_bytes(pid: int) -> int:
 _PF_FORKNOEXEC = 0x40
 
 
-def _not_execed(pid: int) -> bool:
+def _stat_fields(pid: int, first: int, last: int) -> list[int]:
+    """/proc/PID/stat fields ``first`` to ``last`` (numbered as in proc(5); the numeric ones, 4
+    on) as integers; [] for a process that is gone. Split after the command name, which may
+    hold spaces."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return bool(int(fields[6]) & _PF_FORKNOEXEC)
-    except (OSError, IndexError, ValueError):
-        return False
+        return [int(f) for f in fields[first - 3:last - 2]]
+    except (OSError, ValueError):
+        return []
+
+
+def _not_execed(pid: int) -> bool:
+    return any(flags & _PF_FORKNOEXEC for flags in _stat_fields(pid, 9, 9))
 
 
 def _cpu_ticks(pid: int, last_field: int) -> float:
     """Seconds from /proc/PID/stat fields 14 (utime) up to ``last_field`` (15 stime, 16 cutime,
     17 cstime: reaped children); 0 for a process that is gone."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return sum(int(f) for f in fields[11:last_field - 2]) / TICKS
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    return sum(_stat_fields(pid, 14, last_field)) / TICKS
 
 
 def cpu_seconds(pid: int) -> float:
