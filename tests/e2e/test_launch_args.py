@@ -72,7 +72,7 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
 
     # Once settled, the dump becomes the archive every later run maps. -Xshare:on makes a JVM
     # that cannot map it fail to start instead of silently running without it.
-    class_archive.jvm_options(str(folder), now=time.time() + class_archive.SETTLED_S + 1)
+    class_archive.jvm_options(str(folder), now=time.time() + class_archive.COMPLETE_SETTLED_S + 1)
     second = _submit(tmp_path, launch_args(settings.spark), "-Xshare:on")
     jvm_args = _line(second, "JVM_ARGS")
     assert f"-XX:SharedArchiveFile={folder}/spark-" in jvm_args

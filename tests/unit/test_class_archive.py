@@ -45,10 +45,11 @@ def test_a_settled_complete_dump_is_promoted_and_then_used(tmp_path):
     part = tmp_path / "spark-f00d.1234abcd.part"
     part.write_bytes(ca._MAGIC + b"\0" * 64)
     now = time.time()
-    # Still being written (changed within SETTLED_S): not touched, another dump is asked for.
+    # Changed within COMPLETE_SETTLED_S: not touched, another dump is asked for.
     assert "ArchiveClassesAtExit" in ca.jvm_options(str(tmp_path), fp="f00d", now=now)
     assert part.exists()
-    later = now + ca.SETTLED_S + 1
+    # Seconds later, not minutes: the next run maps it instead of paying for a dump of its own.
+    later = now + 10
     opts = ca.jvm_options(str(tmp_path), fp="f00d", now=later)
     assert opts.split()[0] == f"-XX:SharedArchiveFile={tmp_path}/spark-f00d.jsa"
     assert not part.exists() and (tmp_path / "spark-f00d.jsa").exists()
@@ -58,7 +59,12 @@ def test_a_settled_complete_dump_is_promoted_and_then_used(tmp_path):
 def test_a_dump_cut_short_is_dropped_not_used(tmp_path):
     part = tmp_path / "spark-f00d.deadbeef.part"
     part.write_bytes(b"\0" * 64)  # header not written yet: the JVM writes it last
-    old = time.time() - ca.SETTLED_S - 5
+    # Without its header a few seconds after the last write, a dump may still be running.
+    recent = time.time() - ca.COMPLETE_SETTLED_S - 5
+    os.utime(part, (recent, recent))
+    assert "ArchiveClassesAtExit" in ca.jvm_options(str(tmp_path), fp="f00d")
+    assert part.exists()
+    old = time.time() - ca.ABANDONED_S - 5
     os.utime(part, (old, old))
     opts = ca.jvm_options(str(tmp_path), fp="f00d")
     assert "ArchiveClassesAtExit" in opts
