@@ -246,3 +246,19 @@ def test_driver_keeps_no_stale_copies_of_the_input_listing(spark, settings, tmp_
     cache = spark._jvm.org.apache.spark.sql.execution.datasources.FileStatusCache.getOrCreate(
         spark._jsparkSession)
     assert cache.getClass().getSimpleName() == "NoopCache$"
+
+
+def test_cached_frames_round_trip_through_kryo(spark):
+    # conf/local.yaml: the jobs' data serializer is Kryo; a DISK_ONLY cached frame (as the
+    # pipeline caches its stages) is written and read back through it intact.
+    from pyspark import StorageLevel
+    serializer = spark._jvm.org.apache.spark.SparkEnv.get().serializer()
+    assert serializer.getClass().getSimpleName() == "KryoSerializer"
+    df = spark.createDataFrame([(i, f"text {i}", bytes([i % 256]) * 3) for i in range(500)],
+                               "id long, text string, raw binary").persist(StorageLevel.DISK_ONLY)
+    try:
+        assert df.count() == 500
+        assert sorted(r["id"] for r in df.collect()) == list(range(500))
+        assert df.filter("id = 7").first()["raw"] == b"\x07\x07\x07"
+    finally:
+        df.unpersist()
