@@ -75,14 +75,18 @@ def jvm_options(archive_dir: str, dump: bool = True, fp: str | None = None,
     if not final.exists():
         now = time.time() if now is None else now
         for part in sorted(folder.glob(f"spark-{fp}.*.part")):
-            age = now - part.stat().st_mtime
-            with open(part, "rb") as fh:
-                complete = fh.read(len(_MAGIC)) == _MAGIC
-            if complete and age > COMPLETE_SETTLED_S:
-                os.replace(part, final)  # atomic: a reader sees no file or the whole file
-                break
-            if not complete and age > ABANDONED_S:
-                part.unlink()  # a dump cut short (its JVM killed): the next run writes another
+            try:
+                age = now - part.stat().st_mtime
+                with open(part, "rb") as fh:
+                    complete = fh.read(len(_MAGIC)) == _MAGIC
+                if complete and age > COMPLETE_SETTLED_S:
+                    os.replace(part, final)  # atomic: a reader sees no file or the whole file
+                    break
+                if not complete and age > ABANDONED_S:
+                    part.unlink()  # a dump cut short (its JVM killed): the next run writes another
+            except FileNotFoundError:
+                # Another run starting at the same moment promoted or dropped it first.
+                continue
     if final.exists():
         return f"-XX:SharedArchiveFile={final} {_QUIET}"
     if not dump:

@@ -69,3 +69,23 @@ def test_a_dump_cut_short_is_dropped_not_used(tmp_path):
     opts = ca.jvm_options(str(tmp_path), fp="f00d")
     assert "ArchiveClassesAtExit" in opts
     assert not part.exists() and not (tmp_path / "spark-f00d.jsa").exists()
+
+
+def test_a_dump_taken_by_a_concurrent_run_is_skipped_not_a_crash(tmp_path, monkeypatch):
+    # Two runs starting together both list the same .part; the first promotes it, the second
+    # finds it gone and simply uses the archive.
+    part = tmp_path / "spark-f00d.cafe0001.part"
+    part.write_bytes(ca._MAGIC + b"\0" * 64)
+    old = time.time() - 60
+    os.utime(part, (old, old))
+    real_glob = type(tmp_path).glob
+
+    def glob_then_promoted_elsewhere(self, pattern):
+        found = list(real_glob(self, pattern))
+        if found:
+            os.replace(part, tmp_path / "spark-f00d.jsa")
+        return iter(found)
+
+    monkeypatch.setattr(type(tmp_path), "glob", glob_then_promoted_elsewhere)
+    opts = ca.jvm_options(str(tmp_path), fp="f00d")
+    assert opts.split()[0] == f"-XX:SharedArchiveFile={tmp_path}/spark-f00d.jsa"
