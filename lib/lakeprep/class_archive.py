@@ -77,9 +77,11 @@ def jvm_options(archive_dir: str, dump: bool = True, fp: str | None = None,
         for part in sorted(folder.glob(f"spark-{fp}.*.part")):
             try:
                 age = now - part.stat().st_mtime
+                if age <= COMPLETE_SETTLED_S:
+                    continue  # possibly still being written: nothing to decide yet
                 with open(part, "rb") as fh:
                     complete = fh.read(len(_MAGIC)) == _MAGIC
-                if complete and age > COMPLETE_SETTLED_S:
+                if complete:
                     os.replace(part, final)  # atomic: a reader sees no file or the whole file
                     break
                 if not complete and age > ABANDONED_S:
