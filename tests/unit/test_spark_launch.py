@@ -57,5 +57,6 @@ def test_local_only_settings_are_kept_apart_from_the_session_conf():
     # Applied by build_session on local masters only: on a cluster, lakeprep may reach the
     # executors with the tasks (--py-files), after the worker daemon has started.
     assert spark.local_conf == {"spark.python.daemon.module": "lakeprep.worker_daemon",
-                                "spark.buffer.pageSize": "2m"}
+                                "spark.buffer.pageSize": "2m",
+                                "spark.databricks.delta.snapshotPartitions": "2"}
     assert not set(spark.local_conf) & set(spark.conf)
