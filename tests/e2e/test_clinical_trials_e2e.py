@@ -22,6 +22,7 @@ import psycopg2
 import pytest
 import yaml
 from prom_helpers import metric, pushed_metrics
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.trials.replay import ReplayServer
 
@@ -82,10 +83,7 @@ def submit(config: Path, lake: Path, pg, server, *args: str,
            "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-           "--driver-memory", "2g", "--driver-java-options",
-           f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "clinical_trials.py"), "--api-base-url", server.base_url,
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "clinical_trials.py"), "--api-base-url", server.base_url,
            "--lake", str(lake), "--config", str(config), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500, cwd=ROOT)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.text import incremental as inc
 from lakeprep.text.pipeline import LakeLayout, to_uri
@@ -32,11 +33,8 @@ VOLATILE = {"run_id", "processed_at", "updated_at", "content_tsv"}
 
 
 def spark_submit_cmd(corpus: Path, lake: Path) -> list[str]:
-    spark_submit = Path(sys.executable).parent / "spark-submit"
-    return [str(spark_submit), "--master", "local[2]", "--driver-memory", "2g",
-            "--driver-java-options",
-            f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-            str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
+    return [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"),
+            "--input", str(corpus), "--lake", str(lake),
             "--config", str(ROOT / "conf" / "local.yaml"), "--quiet"]
 
 

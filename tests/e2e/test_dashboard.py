@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.trials.replay import ReplayServer
 
@@ -49,10 +50,7 @@ def db_env(pg) -> dict[str, str]:
 
 
 def spark_submit(pg, job: str, *args: str) -> None:
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-           "--driver-memory", "2g", "--driver-java-options",
-           f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / job), "--config", str(CONFIG), "--quiet", *args]
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / job), "--config", str(CONFIG), "--quiet", *args]
     proc = subprocess.run(cmd, env=db_env(pg), capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + "\n--- stderr ---\n" + proc.stderr[-4000:]
 

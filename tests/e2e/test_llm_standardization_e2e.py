@@ -21,6 +21,7 @@ from pathlib import Path
 import psycopg2
 import pytest
 import yaml
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.trials.chat_server import ChatServer
 from lakeprep.trials.replay import ReplayServer
@@ -66,10 +67,7 @@ def submit(config, lake, pg, replay, *args):
     env.update({"PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
                 "PGUSER": pg.user, "PGPASSWORD": PG_PASSWORD, "LAKEPREP_LLM_API_KEY": API_KEY,
                 "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable})
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-           "--driver-memory", "2g", "--driver-java-options",
-           f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "clinical_trials.py"), "--api-base-url", replay.base_url,
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "clinical_trials.py"), "--api-base-url", replay.base_url,
            "--lake", str(lake), "--config", str(config), *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1500, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-4000:] + "\n--- stderr ---\n" + proc.stderr[-3000:]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg2
 import pytest
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.tools import upload as upload_mod
 
@@ -174,10 +175,7 @@ def submit(inputs: list[str], lake: str, pg, config: Path) -> subprocess.Complet
     env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET_PG, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable}
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-           "--driver-memory", "2g",
-           "--driver-java-options", f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "text_pipeline.py"), "--lake", lake, "--config", str(config),
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"), "--lake", lake, "--config", str(config),
            "--quiet"]
     for uri in inputs:
         cmd += ["--input", uri]
