@@ -72,23 +72,26 @@ def jvm_options(archive_dir: str, dump: bool = True, fp: str | None = None,
         return ""
     folder = Path(archive_dir).expanduser().resolve()
     final = folder / f"spark-{fp}.jsa"
-    if not final.exists():
-        now = time.time() if now is None else now
-        for part in sorted(folder.glob(f"spark-{fp}.*.part")):
-            try:
-                age = now - part.stat().st_mtime
-                if age <= COMPLETE_SETTLED_S:
-                    continue  # possibly still being written: nothing to decide yet
-                with open(part, "rb") as fh:
-                    complete = fh.read(len(_MAGIC)) == _MAGIC
-                if complete:
-                    os.replace(part, final)  # atomic: a reader sees no file or the whole file
-                    break
-                if not complete and age > ABANDONED_S:
-                    part.unlink()  # a dump cut short (its JVM killed): the next run writes another
-            except FileNotFoundError:
-                # Another run starting at the same moment promoted or dropped it first.
-                continue
+    now = time.time() if now is None else now
+    # Looked at even when the archive exists: two runs started back to back after the first
+    # dump (within COMPLETE_SETTLED_S of it) both dump, and the second dump, finished after the
+    # first was promoted, would otherwise stay behind (~120-270 MB) for good.
+    for part in sorted(folder.glob(f"spark-{fp}.*.part")):
+        try:
+            age = now - part.stat().st_mtime
+            if age <= COMPLETE_SETTLED_S:
+                continue  # possibly still being written: nothing to decide yet
+            with open(part, "rb") as fh:
+                complete = fh.read(len(_MAGIC)) == _MAGIC
+            if complete and not final.exists():
+                os.replace(part, final)  # atomic: a reader sees no file or the whole file
+            elif complete or age > ABANDONED_S:
+                # A second finished dump of an archive that exists, or a dump cut short (its
+                # JVM killed): the next run without an archive writes another.
+                part.unlink()
+        except FileNotFoundError:
+            # Another run starting at the same moment promoted or dropped it first.
+            continue
     if final.exists():
         return f"-XX:SharedArchiveFile={final} {_QUIET}"
     if not dump:

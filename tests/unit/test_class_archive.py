@@ -89,3 +89,24 @@ def test_a_dump_taken_by_a_concurrent_run_is_skipped_not_a_crash(tmp_path, monke
     monkeypatch.setattr(type(tmp_path), "glob", glob_then_promoted_elsewhere)
     opts = ca.jvm_options(str(tmp_path), fp="f00d")
     assert opts.split()[0] == f"-XX:SharedArchiveFile={tmp_path}/spark-f00d.jsa"
+
+
+def test_a_second_dump_finished_after_the_archive_exists_is_removed(tmp_path):
+    # Two runs started back to back after the first dump both dumped; the first dump is the
+    # archive now, the second finished later and must not stay behind.
+    final = tmp_path / "spark-f00d.jsa"
+    final.write_bytes(ca._MAGIC + b"first")
+    second = tmp_path / "spark-f00d.0badf00d.part"
+    second.write_bytes(ca._MAGIC + b"second")
+    cut_short = tmp_path / "spark-f00d.5eed0001.part"
+    cut_short.write_bytes(b"\0" * 64)
+    now = time.time()
+    # Just written: left alone.
+    assert ca.jvm_options(str(tmp_path), fp="f00d", now=now).startswith("-XX:SharedArchiveFile=")
+    assert second.exists() and cut_short.exists()
+    opts = ca.jvm_options(str(tmp_path), fp="f00d", now=now + 10)
+    assert opts.split()[0] == f"-XX:SharedArchiveFile={final}"
+    assert not second.exists() and final.read_bytes() == ca._MAGIC + b"first"
+    assert cut_short.exists()  # no header yet: maybe a dump in progress, until ABANDONED_S
+    ca.jvm_options(str(tmp_path), fp="f00d", now=now + ca.ABANDONED_S + 10)
+    assert not cut_short.exists()
