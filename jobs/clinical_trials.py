@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         from lakeprep.pyspark_path import skip_bundled_pyspark
         skip_bundled_pyspark()
         from lakeprep.config import ConfigError, load_settings
-        from lakeprep.spark import build_session
+        from lakeprep.spark import build_session, stop_session
         from lakeprep.trials.api import ApiError
         from lakeprep.trials.expectations import ExpectationFailed
         from lakeprep.trials.pipeline import render_markdown, run_clinical_trials
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        spark.stop()
+        stop_session(spark)
     if not args.quiet:
         print(render_markdown(report))
         print(f"\nreport written to {report['report_uri']}")

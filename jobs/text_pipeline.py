@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         from lakeprep.config import load_settings
         from lakeprep.db.load import RunInProgress
         from lakeprep.db.retry import PostgresUnavailable
-        from lakeprep.spark import build_session
+        from lakeprep.spark import build_session, stop_session
         from lakeprep.text.incremental import MassDeletion
         from lakeprep.text.pipeline import run_text_pipeline
         from lakeprep.text.report import render_markdown
@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 3
     finally:
-        spark.stop()
+        stop_session(spark)
     if not args.quiet:
         print(render_markdown(report))
         print(f"\nreport written to {report['report_uri']}")

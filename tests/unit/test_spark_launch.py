@@ -60,3 +60,37 @@ def test_local_only_settings_are_kept_apart_from_the_session_conf():
                                 "spark.buffer.pageSize": "2m",
                                 "spark.databricks.delta.snapshotPartitions": "2"}
     assert not set(spark.local_conf) & set(spark.conf)
+
+
+class _Recorder:
+    """Stands in for the SparkSession and the JVM objects stop_session reaches through py4j."""
+
+    def __init__(self, drain_fails: bool = False):
+        self.calls: list[tuple] = []
+        self.drain_fails = drain_fails
+        self.sparkContext = self
+        self._jsc = self
+
+    def sc(self):
+        return self
+
+    def listenerBus(self):
+        return self
+
+    def waitUntilEmpty(self, millis):
+        self.calls.append(("drain", millis))
+        if self.drain_fails:
+            raise RuntimeError("TimeoutException")
+
+    def stop(self):
+        self.calls.append(("stop",))
+
+
+def test_stop_session_lets_the_listeners_catch_up_before_stopping():
+    from lakeprep.spark import LISTENER_DRAIN_MS, stop_session
+    spark = _Recorder()
+    stop_session(spark)
+    assert spark.calls == [("drain", LISTENER_DRAIN_MS), ("stop",)]
+    busy = _Recorder(drain_fails=True)  # a listener still busy after the bound: stop anyway
+    stop_session(busy)
+    assert busy.calls == [("drain", LISTENER_DRAIN_MS), ("stop",)]
