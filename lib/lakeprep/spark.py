@@ -121,6 +121,25 @@ def check_classpath(spark: SparkSession) -> None:
         )
 
 
+# How long stop_session lets the listeners catch up before stopping anyway.
+LISTENER_DRAIN_MS = 60_000
+
+
+def stop_session(spark: SparkSession) -> None:
+    """Stop ``spark`` once its listeners have handled every event so far.
+
+    The OpenLineage listener runs Spark jobs of its own for some events (a Delta input's file
+    list). Left to SparkContext.stop, which drains the listeners while it shuts the scheduler
+    down, such a job can wait forever: a clinical-trials run hung here for over 20 minutes in
+    stop(). Drained first, the jobs run while the scheduler is up; bounded, so a stuck
+    listener only costs LISTENER_DRAIN_MS."""
+    try:
+        spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty(LISTENER_DRAIN_MS)
+    except Exception as exc:  # noqa: BLE001 - a timeout or no JVM handle: stop regardless
+        log.warning("listeners still busy at stop (%s); stopping anyway", type(exc).__name__)
+    spark.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import shlex
@@ -142,23 +161,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-
-
-# How long stop_session lets the listeners catch up before stopping anyway.
-LISTENER_DRAIN_MS = 60_000
-
-
-def stop_session(spark: SparkSession) -> None:
-    """Stop ``spark`` once its listeners have handled every event so far.
-
-    The OpenLineage listener runs Spark jobs of its own for some events (a Delta input's file
-    list). Left to SparkContext.stop, which drains the listeners while it shuts the scheduler
-    down, such a job can wait forever: a clinical-trials run hung here for over 20 minutes in
-    stop(). Drained first, the jobs run while the scheduler is up; bounded, so a stuck
-    listener only costs LISTENER_DRAIN_MS."""
-    try:
-        spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty(LISTENER_DRAIN_MS)
-    except Exception as exc:  # noqa: BLE001 - a timeout or no JVM handle: stop regardless
-        log.warning("listeners still busy at stop (%s); stopping anyway", type(exc).__name__)
-    spark.stop()
-
