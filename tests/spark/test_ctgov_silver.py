@@ -270,3 +270,21 @@ def test_write_silver_replaces_children_of_a_changed_study_and_reruns_change_not
     assert [c for c in after if c[0] != nct] == [c for c in before if c[0] != nct]
     results = spark.read.format("delta").load(layout.silver("expectation_results"))
     assert results.select("run_id").distinct().count() == 2
+
+
+def test_row_counts_are_those_of_the_frames(result, spark, settings):
+    """The layer's row counts come from the expectations' one aggregation a table, not from
+    counting every frame again: they must still be the frames' own counts, the quarantine's
+    too (a row failing two drop expectations is in it twice)."""
+    for name, df in result.tables.items():
+        assert result.counts[f"rows.{name}"] == df.count(), name
+    assert result.counts["rows.quarantine"] == result.quarantine.count() > 0
+    # Two drop expectations on one row: quarantined under each.
+    twice = study(case("negative_enrollment"))
+    twice["protocolSection"]["identificationModule"]["nctId"] = "NCT-BAD"
+    res = build_silver(spark, bronze_df(spark, [twice, study(case("start_date_year_precision"))]),
+                       with_actions(settings, enrollment_non_negative="drop"), "r",
+                       work_dir=silver_work())
+    per_row = res.quarantine.filter(F.col("table") == "studies").count()
+    assert per_row == 2 and res.counts["rows.studies"] == res.tables["studies"].count() == 1
+    assert res.counts["rows.quarantine"] == res.quarantine.count()

@@ -122,6 +122,10 @@ class Evaluation:
     kept: DataFrame
     quarantine: DataFrame
     results: list[dict]
+    # Row counts of ``kept`` and ``quarantine``, from the one aggregation over the flags: the
+    # layer's report needs them, and counting each frame again was two jobs a table.
+    kept_rows: int = 0
+    quarantined_rows: int = 0
 
 
 def for_table(table: str) -> list[Expectation]:
@@ -144,7 +148,12 @@ def evaluate(df: DataFrame, table: str, actions: dict[str, str], run_id: str,
     flagged = df.select("*", *[(~F.coalesce(F.expr(e.predicate), F.lit(False))).alias(flag)
                                for e, flag in zip(expectations, flags)])
     flagged = materialize(flagged, f"flagged_{table}")
+    dropping = [(e, flag) for e, flag in zip(expectations, flags) if actions[e.name] == "drop"]
+    keep_condition = F.lit(True)
+    for _, flag in dropping:
+        keep_condition = keep_condition & ~F.col(flag)
     row = flagged.agg(F.count(F.lit(1)).alias("_total"),
+                      F.count(F.when(keep_condition, 1)).alias("_kept"),
                       *[F.sum(F.col(flag).cast("long")).alias(flag) for flag in flags]).first()
     total = row["_total"]
     results = []
@@ -156,10 +165,6 @@ def evaluate(df: DataFrame, table: str, actions: dict[str, str], run_id: str,
     if failing:
         raise ExpectationFailed(failing)
 
-    dropping = [(e, flag) for e, flag in zip(expectations, flags) if actions[e.name] == "drop"]
-    keep_condition = F.lit(True)
-    for _, flag in dropping:
-        keep_condition = keep_condition & ~F.col(flag)
     kept = flagged.filter(keep_condition).select(*data_cols)
     record = F.to_json(F.struct(*[F.col(c) for c in data_cols]))
     parts = [flagged.filter(F.col(flag)).select(
@@ -173,7 +178,10 @@ def evaluate(df: DataFrame, table: str, actions: dict[str, str], run_id: str,
     quarantine = parts[0] if parts else empty_quarantine(df.sparkSession)
     for part in parts[1:]:
         quarantine = quarantine.unionByName(part)
-    return Evaluation(kept=kept, quarantine=quarantine, results=results)
+    # A row failing two drop expectations is quarantined once for each (one reason a row).
+    quarantined = sum(r["failed"] for r in results if r["action"] == "drop")
+    return Evaluation(kept=kept, quarantine=quarantine, results=results,
+                      kept_rows=int(row["_kept"]), quarantined_rows=quarantined)
 
 
 def empty_quarantine(spark) -> DataFrame:

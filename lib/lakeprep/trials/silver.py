@@ -417,6 +417,8 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
     studies_eval = evaluate(studies_frame(parsed, trials, run_id), "studies", actions, run_id, work)
     results += studies_eval.results
     quarantines.append(studies_eval.quarantine)
+    rows = {"studies": studies_eval.kept_rows}
+    quarantined = [studies_eval.quarantined_rows]
     studies = studies_eval.kept
     surviving = studies.select("nct_id", F.lit(True).alias(STUDY_EXISTS))
 
@@ -425,6 +427,8 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
         ev = evaluate(flagged, table, actions, run_id, work)
         results.extend(ev.results)
         quarantines.append(ev.quarantine)
+        rows[table] = ev.kept_rows
+        quarantined.append(ev.quarantined_rows)
         return ev.kept
 
     tables: dict[str, DataFrame] = {"studies": studies}
@@ -458,8 +462,8 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
                    .filter(F.col("mesh_id_issue").isNotNull())
                    .groupBy("mesh_id_issue").count().collect())
     counts.update({f"cleaning.{r['mesh_id_issue']}": r["count"] for r in mesh_issues})
-    counts.update({f"rows.{name}": df.count() for name, df in tables.items()})
-    counts["rows.quarantine"] = quarantine.count()
+    counts.update({f"rows.{name}": rows[name] for name in tables})
+    counts["rows.quarantine"] = sum(quarantined)
     log.info("silver: %s", counts)
     return SilverResult(tables=tables, quarantine=quarantine, expectations=results, counts=counts,
                         run_id=run_id, work=work)
@@ -486,12 +490,12 @@ def write_silver(spark: SparkSession, result: SilverResult, layout) -> dict:
             delete_stale_children(spark, path, df, parent_key="nct_id", child_key=key,
                                   parents=studies)
         upsert(spark, df, path, key, compare=_compared(df, key), evolve_schema=True)
-        written[name] = df.count()
+        written[name] = result.counts[f"rows.{name}"]
     quarantine = result.quarantine.withColumn("quarantine_id", F.sha2(F.concat_ws(
         "\u0001", "table", "nct_id", "expectation", "record_json"), 256))
     upsert(spark, quarantine, layout.silver_quarantine, "quarantine_id",
            compare=["reason"], evolve_schema=True)
-    written["quarantine"] = result.quarantine.count()
+    written["quarantine"] = result.counts["rows.quarantine"]
     exp = expectation_frame(spark, result)
     upsert(spark, exp, layout.silver("expectation_results"), "result_id",
            compare=["passed", "failed", "action"], evolve_schema=True)
