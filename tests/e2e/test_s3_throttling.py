@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.config import load_settings
 
@@ -71,10 +72,8 @@ def test_throttled_input_fails_with_one_line(throttling_endpoint, pg_database, t
     config = tmp_path / "throttle.yaml"
     config.write_text(f"extends: {ROOT / 'conf' / 'local.yaml'}\n"
                       "s3:\n  path_style_access: true\n")
-    cmd = [str(Path(sys.executable).parent / "spark-submit"), "--master", "local[2]",
-           "--driver-java-options",
-           f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "text_pipeline.py"), "--input", "s3a://throttled-bucket/raw",
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"),
+           "--input", "s3a://throttled-bucket/raw",
            "--lake", str(tmp_path / "lake"), "--config", str(config), "--quiet"]
     before = _Throttling.requests
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)

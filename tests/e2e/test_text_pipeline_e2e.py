@@ -12,9 +12,9 @@ from pathlib import Path
 import psycopg2
 import pytest
 from prom_helpers import metric, pushed_metrics
+from submit_helpers import spark_submit_prefix
 
 from lakeprep.config import load_settings
-from lakeprep.spark import launch_args
 from lakeprep.text.chunk_rules import non_alnum_ratio
 from lakeprep.text.chunking import count_tokens, get_encoding
 
@@ -42,13 +42,7 @@ def submit(corpus: Path, lake: Path, pg, pushgateway: str = "") -> subprocess.Co
     env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
-    spark_submit = Path(sys.executable).parent / "spark-submit"
-    # Launch-time settings from the config, as `make run` passes them (the explicit, smaller
-    # --driver-memory after them wins).
-    cmd = [str(spark_submit), "--master", "local[2]", *launch_args(SETTINGS.spark),
-           "--driver-memory", "2g",
-           "--driver-java-options", f"-Dlog4j2.configurationFile={ROOT / 'conf' / 'log4j2.properties'}",
-           str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
            "--config", str(ROOT / "conf" / "local.yaml")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-5000:]
