@@ -10,6 +10,7 @@ import random
 from pathlib import Path
 
 import pytest
+from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
 from lakeprep.config import load_settings
@@ -147,6 +148,10 @@ def test_rerun_changes_nothing(spark, loaded):
     assert counts["bronze_unchanged"] == counts["distinct_studies"]
     assert loaded["rows_after_second"] == loaded["rows"]
     assert spark.read.format("delta").load(loaded["layout"].bronze_rejected).count() == 1
+    # The first load went into a table it created: appended, not merged; the rerun merged.
+    ops = [r.operation for r in DeltaTable.forPath(spark, loaded["layout"].bronze_studies)
+           .history().orderBy("version").collect()]
+    assert ops == ["CREATE TABLE", "WRITE", "MERGE"], ops
 
 
 def test_older_version_never_replaces_newer_and_same_date_correction_does(spark, tmp_path):

@@ -154,14 +154,24 @@ def read_staged(spark: SparkSession, run: StagingRun, run_id: str) -> StagedReco
     return StagedRecords(studies, rejected, parsed)
 
 
-def _merge_metrics(spark: SparkSession, path: str) -> dict[str, int]:
+def _commit_metrics(spark: SparkSession, path: str) -> dict[str, int]:
     metrics = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()[0]
     return {k: int(v) for k, v in (metrics or {}).items() if v is not None and v.isdigit()}
 
 
 def merge_bronze(spark: SparkSession, studies: DataFrame, path: str) -> dict[str, int]:
-    """MERGE on nct_id: insert new studies, replace a stored one only by a later version."""
+    """MERGE on nct_id: insert new studies, replace a stored one only by a later version.
+
+    Into a table this call creates, the rows are appended: a MERGE into an empty table can only
+    insert them all, but it would still materialize the source and join it with the table (the
+    first load is the biggest: a full registry load is ~550k studies)."""
+    created = not DeltaTable.isDeltaTable(spark, path)
     delta_io.ensure_table(spark, path, BRONZE_SCHEMA)
+    rows = studies.select(*BRONZE_SCHEMA.fieldNames())
+    if created:
+        rows.write.format("delta").mode("append").save(path)
+        n = _commit_metrics(spark, path).get("numOutputRows", 0)
+        return {"inserted": n, "updated": 0, "source_rows": n}
     target = DeltaTable.forPath(spark, path)
     s_key, t_key = date_sort_key("s.last_update_posted"), date_sort_key("t.last_update_posted")
     newer = (f"({s_key}) > ({t_key}) "
@@ -170,11 +180,11 @@ def merge_bronze(spark: SparkSession, studies: DataFrame, path: str) -> dict[str
              # this run is the later one, so it wins.
              f"OR (({s_key}) <=> ({t_key}) AND s.content_sha256 <> t.content_sha256)")
     (target.alias("t")
-     .merge(studies.select(*BRONZE_SCHEMA.fieldNames()).alias("s"), "t.nct_id = s.nct_id")
+     .merge(rows.alias("s"), "t.nct_id = s.nct_id")
      .whenMatchedUpdateAll(condition=newer)
      .whenNotMatchedInsertAll()
      .execute())
-    m = _merge_metrics(spark, path)
+    m = _commit_metrics(spark, path)
     return {"inserted": m.get("numTargetRowsInserted", 0),
             "updated": m.get("numTargetRowsUpdated", 0),
             "source_rows": m.get("numSourceRows", 0)}
