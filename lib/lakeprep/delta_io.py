@@ -21,6 +21,26 @@ def ensure_table(spark: SparkSession, path: str, schema: T.StructType) -> DeltaT
     return DeltaTable.forPath(spark, path)
 
 
+def append_if_created(spark: SparkSession, df: DataFrame, path: str, schema: T.StructType,
+                      merge_schema: bool = False) -> DeltaTable | None:
+    """Create the table at ``path`` if needed; when this call created it, append ``df`` and
+    return None, otherwise return the table for the caller's MERGE.
+
+    A MERGE into a new table can only insert every row, but it still materializes the source
+    and joins it with the table; a plain append does the same schema checks at a fraction of
+    the cost (docs/BENCHMARKS.md, optimizations). Asking the table itself whether it is empty
+    (DeltaTable.detail) cost more than the append."""
+    created = not DeltaTable.isDeltaTable(spark, path)
+    target = ensure_table(spark, path, schema)
+    if not created:
+        return target
+    writer = df.write.format("delta").mode("append")
+    if merge_schema:
+        writer = writer.option("mergeSchema", "true")
+    writer.save(path)
+    return None
+
+
 def _changed(columns: list[str]) -> str:
     # Null-safe comparison: a NULL reason replaced by a value (or back) is a change too.
     return " OR ".join(f"NOT (t.`{c}` <=> s.`{c}`)" for c in columns)
@@ -36,17 +56,8 @@ def upsert(spark: SparkSession, df: DataFrame, path: str, key: str,
     ``evolve_schema`` new columns of ``df`` are added to the table (derived silver tables gain
     columns as rules are added); without it (bronze) a schema change fails the write.
     """
-    created = not DeltaTable.isDeltaTable(spark, path)
-    target = ensure_table(spark, path, df.schema)
-    if created:
-        # A MERGE into a new table can only insert every row, but it still materializes the
-        # source and joins it with the table; a plain append does the same schema checks at a
-        # fraction of the cost (docs/BENCHMARKS.md, optimizations). Asking the table itself
-        # whether it is empty (DeltaTable.detail) cost more than the append.
-        writer = df.write.format("delta").mode("append")
-        if evolve_schema:
-            writer = writer.option("mergeSchema", "true")
-        writer.save(path)
+    target = append_if_created(spark, df, path, df.schema, merge_schema=evolve_schema)
+    if target is None:
         return True
     builder = target.alias("t").merge(df.alias("s"), f"t.`{key}` = s.`{key}`")
     # A compared column that this run does not produce (an optional step switched off) cannot

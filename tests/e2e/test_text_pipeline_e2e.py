@@ -42,8 +42,8 @@ def submit(corpus: Path, lake: Path, pg, pushgateway: str = "") -> subprocess.Co
     env = {**os.environ, "PGHOST": pg.host, "PGPORT": str(pg.port), "PGDATABASE": pg.database,
            "PGUSER": pg.user, "PGPASSWORD": SECRET, "PYSPARK_PYTHON": sys.executable,
            "PYSPARK_DRIVER_PYTHON": sys.executable, "LAKEPREP_PUSHGATEWAY_URL": pushgateway}
-    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus), "--lake", str(lake),
-           "--config", str(ROOT / "conf" / "local.yaml")]
+    cmd = [*spark_submit_prefix(), str(ROOT / "jobs" / "text_pipeline.py"), "--input", str(corpus),
+           "--lake", str(lake), "--config", str(ROOT / "conf" / "local.yaml")]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return proc

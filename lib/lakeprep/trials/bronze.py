@@ -162,17 +162,13 @@ def _commit_metrics(spark: SparkSession, path: str) -> dict[str, int]:
 def merge_bronze(spark: SparkSession, studies: DataFrame, path: str) -> dict[str, int]:
     """MERGE on nct_id: insert new studies, replace a stored one only by a later version.
 
-    Into a table this call creates, the rows are appended: a MERGE into an empty table can only
-    insert them all, but it would still materialize the source and join it with the table (the
-    first load is the biggest: a full registry load is ~550k studies)."""
-    created = not DeltaTable.isDeltaTable(spark, path)
-    delta_io.ensure_table(spark, path, BRONZE_SCHEMA)
+    Into a table this call creates, the rows are appended (delta_io.append_if_created): the
+    first load is the biggest, a full registry load is ~550k studies."""
     rows = studies.select(*BRONZE_SCHEMA.fieldNames())
-    if created:
-        rows.write.format("delta").mode("append").save(path)
+    target = delta_io.append_if_created(spark, rows, path, BRONZE_SCHEMA)
+    if target is None:
         n = _commit_metrics(spark, path).get("numOutputRows", 0)
         return {"inserted": n, "updated": 0, "source_rows": n}
-    target = DeltaTable.forPath(spark, path)
     s_key, t_key = date_sort_key("s.last_update_posted"), date_sort_key("t.last_update_posted")
     newer = (f"({s_key}) > ({t_key}) "
              f"OR (t.last_update_posted IS NULL AND s.last_update_posted IS NOT NULL) "

@@ -122,10 +122,14 @@ class Evaluation:
     kept: DataFrame
     quarantine: DataFrame
     results: list[dict]
-    # Row counts of ``kept`` and ``quarantine``, from the one aggregation over the flags: the
-    # layer's report needs them, and counting each frame again was two jobs a table.
+    # Rows of ``kept``, from the one aggregation over the flags: the layer's report needs it,
+    # and counting the frame again was a job a table.
     kept_rows: int = 0
-    quarantined_rows: int = 0
+
+    @property
+    def quarantined_rows(self) -> int:
+        # A row failing two drop expectations is quarantined once for each (one reason a row).
+        return sum(r["failed"] for r in self.results if r["action"] == "drop")
 
 
 def for_table(table: str) -> list[Expectation]:
@@ -178,10 +182,8 @@ def evaluate(df: DataFrame, table: str, actions: dict[str, str], run_id: str,
     quarantine = parts[0] if parts else empty_quarantine(df.sparkSession)
     for part in parts[1:]:
         quarantine = quarantine.unionByName(part)
-    # A row failing two drop expectations is quarantined once for each (one reason a row).
-    quarantined = sum(r["failed"] for r in results if r["action"] == "drop")
     return Evaluation(kept=kept, quarantine=quarantine, results=results,
-                      kept_rows=int(row["_kept"]), quarantined_rows=quarantined)
+                      kept_rows=int(row["_kept"]))
 
 
 def empty_quarantine(spark) -> DataFrame:

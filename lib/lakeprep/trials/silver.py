@@ -417,8 +417,7 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
     studies_eval = evaluate(studies_frame(parsed, trials, run_id), "studies", actions, run_id, work)
     results += studies_eval.results
     quarantines.append(studies_eval.quarantine)
-    rows = {"studies": studies_eval.kept_rows}
-    quarantined = [studies_eval.quarantined_rows]
+    evaluations = {"studies": studies_eval}
     studies = studies_eval.kept
     surviving = studies.select("nct_id", F.lit(True).alias(STUDY_EXISTS))
 
@@ -427,8 +426,7 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
         ev = evaluate(flagged, table, actions, run_id, work)
         results.extend(ev.results)
         quarantines.append(ev.quarantine)
-        rows[table] = ev.kept_rows
-        quarantined.append(ev.quarantined_rows)
+        evaluations[table] = ev
         return ev.kept
 
     tables: dict[str, DataFrame] = {"studies": studies}
@@ -462,8 +460,8 @@ def build_silver(spark: SparkSession, bronze_df: DataFrame, settings, run_id: st
                    .filter(F.col("mesh_id_issue").isNotNull())
                    .groupBy("mesh_id_issue").count().collect())
     counts.update({f"cleaning.{r['mesh_id_issue']}": r["count"] for r in mesh_issues})
-    counts.update({f"rows.{name}": rows[name] for name in tables})
-    counts["rows.quarantine"] = sum(quarantined)
+    counts.update({f"rows.{name}": evaluations[name].kept_rows for name in tables})
+    counts["rows.quarantine"] = sum(ev.quarantined_rows for ev in evaluations.values())
     log.info("silver: %s", counts)
     return SilverResult(tables=tables, quarantine=quarantine, expectations=results, counts=counts,
                         run_id=run_id, work=work)
