@@ -2,9 +2,11 @@
 fixture studies, so the warehouse tests do not depend on the API client or the replay server."""
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import hashlib
 import json
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -45,5 +47,8 @@ def bronze_df(spark, studies: list, run_id: str = "run-1"):
 
 
 def silver_work() -> str:
-    """A fresh directory for build_silver's materialized frames (the job uses <lake>/_work)."""
-    return tempfile.mkdtemp(prefix="lakeprep-silver-work-")
+    """A fresh directory for build_silver's materialized frames (the job uses <lake>/_work),
+    removed when the test session ends (each holds ~1 MB of Parquet; dozens a session)."""
+    path = tempfile.mkdtemp(prefix="lakeprep-silver-work-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
