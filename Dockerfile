@@ -41,6 +41,12 @@ RUN artifact() { sed -E 's/-[0-9][^/]*\.jar$//' | LC_ALL=C sort -u; } \
     && overlap="$(comm -12 <(printf '%s\n' *.jar | artifact) \
                            <(find /spark-jars -maxdepth 1 -name '*.jar' -printf '%f\n' | artifact))" \
     && if [[ -n "$overlap" ]]; then echo "already shipped by Spark: $overlap" >&2; exit 1; fi
+# The project's own classes (the PostgreSQL COPY writer of lakeprep/db/load.py), compiled against
+# this image's Spark and the jars above by the same script `make setup` uses; apart from /jars,
+# whose set docker/jars.sha256 pins.
+COPY scripts/jvm/build_jar.sh /build/build_jar.sh
+COPY scripts/jvm/src/ /build/src/
+RUN bash /build/build_jar.sh "/spark-jars/*:/jars/*" /own-jars/lakeprep-jvm.jar
 
 # --- the runtime image ---------------------------------------------------------------------------
 FROM spark-base
@@ -65,9 +71,9 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYSPARK_DRIVER_PYTHON=/opt/venv/bin/python \
     HOME=/opt/spark/work-dir
 
-# Verified jars next to Spark's own: on the classpath of every JVM without --jars/--packages, so
-# nothing is downloaded when a session starts.
-COPY --from=jars /jars/ /opt/spark/jars/
+# Verified jars (and the project's own) next to Spark's: on the classpath of every JVM without
+# --jars/--packages, so nothing is downloaded when a session starts.
+COPY --from=jars /jars/ /own-jars/ /opt/spark/jars/
 
 WORKDIR /opt/lakeprep
 COPY requirements.txt setup.py ./

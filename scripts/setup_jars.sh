@@ -87,6 +87,20 @@ fi
 
 mapfile -t wanted < <(tail -n +2 "$stamp_file")
 
+# The project's own classes (scripts/jvm/src: the PostgreSQL COPY writer), compiled against the
+# jars they run with into their own folder (.cache/jars holds exactly what the pom resolves,
+# which docker/jars.sha256 pins). Rebuilt only when a source or the build script changed.
+own_dir=".cache/lakeprep-jvm"
+own_jar="lakeprep-jvm.jar"
+own_hash="$(cat scripts/jvm/build_jar.sh $(find scripts/jvm/src -name '*.java' | sort) | sha256sum | cut -d' ' -f1)"
+if [[ -f "$own_dir/$own_jar" && "$(cat "$own_dir/.src.sha256" 2>/dev/null)" == "$own_hash" ]]; then
+  say "$own_dir/$own_jar is up to date with scripts/jvm/src"
+else
+  bash scripts/jvm/build_jar.sh "$spark_jars/*:$cache_dir/*" "$own_dir/$own_jar" \
+    || die "could not compile scripts/jvm/src (a JDK 17+ with javac is needed)"
+  echo "$own_hash" > "$own_dir/.src.sha256"
+fi
+
 manifest="$spark_jars/$manifest_name"
 previously=()
 [[ -f "$manifest" ]] && mapfile -t previously < "$manifest"
@@ -112,13 +126,18 @@ same_jar() {
   cmp -s -- "$src" "$dst"
 }
 
+# Where each installed jar comes from: the pom's in .cache/jars, the project's own in $own_dir.
+source_of() { if [[ "$1" == "$own_jar" ]]; then echo "$own_dir/$1"; else echo "$cache_dir/$1"; fi; }
+wanted+=("$own_jar")
+
 installed=0; unchanged=0; removed=0
 for jar in "${wanted[@]}"; do
-  if same_jar "$cache_dir/$jar" "$spark_jars/$jar"; then
+  src="$(source_of "$jar")"
+  if same_jar "$src" "$spark_jars/$jar"; then
     # Same bytes in two inodes (after FORCE=1 or a cache rebuild): re-link so the bundle is
     # stored once. Best effort: a failed link (other filesystem) keeps the identical copy.
-    if ! [[ "$cache_dir/$jar" -ef "$spark_jars/$jar" ]] \
-       && ln -f -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp" 2>/dev/null; then
+    if ! [[ "$src" -ef "$spark_jars/$jar" ]] \
+       && ln -f -- "$src" "$spark_jars/.$jar.tmp" 2>/dev/null; then
       mv -f -- "$spark_jars/.$jar.tmp" "$spark_jars/$jar"
     fi
     unchanged=$((unchanged + 1))
@@ -129,8 +148,8 @@ for jar in "${wanted[@]}"; do
     # copy. Cache files are never modified in place (a pom change replaces them), so a link
     # cannot change under the installed jar.
     rm -f -- "$spark_jars/.$jar.tmp"
-    ln -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp" 2>/dev/null \
-      || cp -p -- "$cache_dir/$jar" "$spark_jars/.$jar.tmp"
+    ln -- "$src" "$spark_jars/.$jar.tmp" 2>/dev/null \
+      || cp -p -- "$src" "$spark_jars/.$jar.tmp"
     mv -f -- "$spark_jars/.$jar.tmp" "$spark_jars/$jar"
     say "installed $jar"
     installed=$((installed + 1))

@@ -127,10 +127,17 @@ class EmbeddedPostgresSettings:
     port: int
 
 
+# How the staging write reaches PostgreSQL (postgres.jdbc.writer).
+WRITERS = ("copy", "insert")
+
+
 @dataclass(frozen=True)
 class JdbcSettings:
     batchsize: int
     num_partitions: int
+    # "copy": COPY through the JDBC driver (the project's CopyWriter jar); "insert": Spark's JDBC
+    # writer (batched INSERTs, batchsize rows each). lakeprep.db.load.write_staging.
+    writer: str
 
 
 @dataclass(frozen=True)
@@ -588,6 +595,7 @@ def parse_settings(raw: Mapping[str, Any], source_path: str = "") -> Settings:
         jdbc=JdbcSettings(
             batchsize=_get(jd, "postgres.jdbc", "batchsize", int, check=_positive),
             num_partitions=_get(jd, "postgres.jdbc", "num_partitions", int, check=_positive),
+            writer=_get(jd, "postgres.jdbc", "writer", str, check=lambda v: v in WRITERS),
         ),
         # Optional: configs written before secrets existed have no such key.
         password_secret_arn=_get(pg, "postgres", "password_secret_arn", str)

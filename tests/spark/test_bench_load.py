@@ -1,5 +1,6 @@
 """The bench's PostgreSQL load section (lakeprep.bench.pgload) against a real server: the run's
-chunk rows and the same rows repeated, each written by Spark JDBC and by parallel COPY."""
+chunk rows and the same rows repeated, each written by the job's writer, by Spark's INSERT writer
+and by parallel COPY."""
 from __future__ import annotations
 
 import os
@@ -36,13 +37,15 @@ def test_measure_writes_both_loads_in_full(spark, settings, pg_server, tmp_path)
     assert out["rows"] == 30 and out["volume"]["rows"] == 120 and out["volume"]["times"] == 4
     for load in (out, out["volume"]):
         assert load["ratio"] > 0 and len(load["jdbc_s_runs"]) == len(load["copy_s_runs"]) == 1
+        # The job's writer (COPY through the JDBC driver), with Spark's INSERT writer beside it.
+        assert load["writer"] == "copy" and load["insert_rows_per_s"] > 0
         # Spark plans and runs the JDBC write in its JVM: CPU there, none of it this process's.
         assert load["jdbc_cpu_s"]["client"] > 0
         assert set(load["copy_cpu_s"]) == {"client", "server"}
         assert load["ratio_cpu_bound"] >= load["ratio"] * 0.5
     # The last repeat's tables hold every row of the bigger load, tabs and newlines intact.
     with psycopg2.connect(**db) as conn, conn.cursor() as cur:
-        for table in ("bench_jdbc", "bench_copy"):
+        for table in ("bench_jdbc", "bench_copy", "bench_insert"):
             cur.execute(f"SELECT count(DISTINCT chunk_id), min(content) FROM {table}")
             assert cur.fetchone() == (120, "text\t0\nline")
     assert "volume" not in pgload.measure(spark, path, db, target, settings.postgres.jdbc,

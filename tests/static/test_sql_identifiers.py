@@ -82,7 +82,8 @@ SAFE = {
     "bench/job.py": {"name": "a benchmark database name built by the benchmark itself"},
     "bench/pgload.py": {"table": "a constant table name of the benchmark"},
     "bench/render.py": {"ld['rows']": "Markdown text, not SQL",
-                        "ld['connections']": "Markdown text, not SQL"},
+                        "ld['connections']": "Markdown text, not SQL",
+                        "ld.get('writer', 'insert')": "Markdown text, not SQL"},
 }
 
 

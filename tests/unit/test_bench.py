@@ -392,10 +392,12 @@ def test_load_section_lists_the_repeated_rows_and_judges_the_runs_own():
                "scaling_tolerance": 0.15, "memory_tolerance": 0.15}
     results = _results(0.75, 2.5, 0.3, 1.1)
     results["load"]["volume"] = {"times": 10, "rows": 100, "ratio": 0.9, "jdbc_rows_per_s": 9,
-                                 "copy_rows_per_s": 10, "jdbc_s_runs": [2], "copy_s_runs": [1]}
+                                 "copy_rows_per_s": 10, "jdbc_s_runs": [2], "copy_s_runs": [1],
+                                 "insert_rows_per_s": 5}
     page = render_markdown(results, targets)
-    assert "| 10 (the run's) | 1 | 1 | 0.3 |" in page
-    assert "| 100 (x 10) | 9 | 10 | 0.9 | 2 | 1 |" in page
+    assert "| 10 (the run's) | 1 | 1 | 0.3 | - |" in page
+    # INSERT rows/s: Spark's JDBC writer timed beside the job's COPY writer.
+    assert "| 100 (x 10) | 9 | 10 | 0.9 | 5 | 2 | 1 |" in page
     # The verdict stays the run's own rows' (0.3), not the bigger load's 0.9.
     assert page.count("**not met**") == 1
     assert "(x 10)" not in render_markdown(_results(0.75, 2.5, 0.3, 1.1), targets)

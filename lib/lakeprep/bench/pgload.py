@@ -2,9 +2,10 @@
 over the same number of connections.
 
 Both write the same rows into an identical, empty UNLOGGED table, so the ratio isolates the
-transport: JDBC batched INSERTs from Spark partitions against psycopg2 COPY FROM STDIN streams.
-The rows are the chunks of a benchmark run (content, offsets, counts, PII JSON), read from the
-lake's silver table.
+transport: the job's staging write from Spark partitions (postgres.jdbc.writer: COPY through the
+PostgreSQL JDBC driver, or Spark's batched INSERTs) against psycopg2 COPY FROM STDIN streams;
+with the COPY writer, the INSERT writer is timed too. The rows are the chunks of a benchmark run
+(content, offsets, counts, PII JSON), read from the lake's silver table.
 
 Each write's CPU seconds are counted too, the client's (Spark's JVM; for COPY this Python
 process) and the server's: on a machine the client and the server share, the JDBC write cannot
@@ -13,6 +14,7 @@ the writer's options are.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import statistics
@@ -27,7 +29,7 @@ from pyspark.sql import functions as F
 from lakeprep.bench.memory import children, descendants, kind, tree_cpu_seconds
 from lakeprep.config import JdbcSettings
 from lakeprep.db.connection import PgTarget
-from lakeprep.db.load import per_connection
+from lakeprep.db.load import write_rows
 
 COLUMNS = ["chunk_id", "doc_id", "chunk_index", "char_start", "char_end", "content",
            "token_count", "pii_counts"]
@@ -45,12 +47,10 @@ def _reset(db: dict, table: str) -> None:
 
 
 def jdbc_write(df: DataFrame, target: PgTarget, table: str, jdbc: JdbcSettings) -> float:
-    """The same writer options the job's staging write uses (lakeprep.db.load.write_staging)."""
+    """The job's own staging write (lakeprep.db.load.write_rows) with its settings: COPY through
+    the JDBC driver, or batched INSERTs, as ``jdbc.writer`` says."""
     t0 = time.monotonic()
-    (per_connection(df, jdbc.num_partitions).write.format("jdbc")
-     .option("url", target.jdbc_url()).option("dbtable", table)
-     .option("batchsize", jdbc.batchsize).option("stringtype", "unspecified")
-     .options(**target.jdbc_properties()).mode("append").save())
+    write_rows(df, target, table, jdbc)
     return time.monotonic() - t0
 
 
@@ -144,7 +144,10 @@ def _side_by_side(df: DataFrame, db: dict, target: PgTarget, jdbc: JdbcSettings,
     # fine here (a benchmark of a few hundred MB at most, never the pipeline).
     buffers = _to_copy_buffers([tuple(r) for r in df.collect()], jdbc.num_partitions)
     jvm, here = CpuMeter(server_pid, session_jvm()), CpuMeter(server_pid, os.getpid())
-    jdbc_runs, copy_runs, jdbc_cpu, copy_cpu = [], [], [], []
+    # The job's writer and, when that is COPY, Spark's INSERT writer too: the gain measured in
+    # the same runs.
+    insert = dataclasses.replace(jdbc, writer="insert") if jdbc.writer != "insert" else None
+    jdbc_runs, copy_runs, insert_runs, jdbc_cpu, copy_cpu = [], [], [], [], []
     for _ in range(repeats):
         _reset(db, "bench_jdbc")
         wall, cpu = jvm.timed(lambda: jdbc_write(df, target, "bench_jdbc", jdbc))
@@ -154,14 +157,20 @@ def _side_by_side(df: DataFrame, db: dict, target: PgTarget, jdbc: JdbcSettings,
         wall, cpu = here.timed(lambda: copy_write(buffers, db, "bench_copy"))
         copy_runs.append(wall)
         copy_cpu.append(cpu)
+        if insert is not None:
+            _reset(db, "bench_insert")
+            insert_runs.append(jdbc_write(df, target, "bench_insert", insert))
     df.unpersist()
     j, c = statistics.median(jdbc_runs), statistics.median(copy_runs)
     jdbc_cpu_s = _cpu_median(jdbc_cpu)
-    out: dict = {"rows": n, "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
+    out: dict = {"rows": n, "writer": jdbc.writer, "jdbc_s_runs": [round(x, 2) for x in jdbc_runs],
                  "copy_s_runs": [round(x, 2) for x in copy_runs],
                  "jdbc_rows_per_s": round(n / j), "copy_rows_per_s": round(n / c),
                  "ratio": round(c / j, 3),
                  "jdbc_cpu_s": jdbc_cpu_s, "copy_cpu_s": _cpu_median(copy_cpu)}
+    if insert_runs:
+        out["insert_s_runs"] = [round(x, 2) for x in insert_runs]
+        out["insert_rows_per_s"] = round(n / statistics.median(insert_runs))
     if server_pid:
         # Client and server share this machine's cores: the JDBC write takes at least its CPU
         # spread over all of them, so no writer option or connection count can lift the ratio

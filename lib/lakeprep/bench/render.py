@@ -144,18 +144,22 @@ def render_markdown(r: dict, targets: dict | None = None,
         ld = r["load"]
         lines += ["", "## 4. PostgreSQL load", "",
                   f"The last job run's {ld['rows']:,} chunk rows into an empty UNLOGGED table over "
-                  f"{ld['connections']} connections: Spark JDBC with the job's writer options "
-                  "versus psycopg2 `COPY FROM STDIN` streams fed from memory.", ""]
+                  f"{ld['connections']} connections: the job's staging write (writer "
+                  f"`{ld.get('writer', 'insert')}`: `copy` = COPY through the PostgreSQL JDBC "
+                  "driver from each Spark partition, `insert` = Spark's JDBC writer, batched "
+                  "INSERTs) versus psycopg2 `COPY FROM STDIN` streams fed from memory; "
+                  "INSERT rows/s: Spark's JDBC writer in the same runs, for comparison.", ""]
         loads = [("the run's", ld)]
         if "volume" in ld:
             loads.append((f"x {ld['volume']['times']}", ld["volume"]))
         cpu = "jdbc_cpu_s" in ld
-        lines += _table(["rows", "JDBC rows/s", "COPY rows/s", "ratio", "JDBC s (runs)",
-                         "COPY s (runs)"]
+        lines += _table(["rows", "JDBC rows/s", "COPY rows/s", "ratio", "INSERT rows/s",
+                         "JDBC s (runs)", "COPY s (runs)"]
                         + (["JDBC CPU s (JVM + PostgreSQL)", "COPY CPU s (client + PostgreSQL)",
                             "ratio the CPU allows"] if cpu else []),
                         [[f"{f['rows']:,} ({what})", f["jdbc_rows_per_s"], f["copy_rows_per_s"],
-                          f["ratio"], ", ".join(map(str, f["jdbc_s_runs"])),
+                          f["ratio"], f.get("insert_rows_per_s", "-"),
+                          ", ".join(map(str, f["jdbc_s_runs"])),
                           ", ".join(map(str, f["copy_s_runs"]))]
                          + ([_cpu_pair(f["jdbc_cpu_s"]), _cpu_pair(f["copy_cpu_s"]),
                              f.get("ratio_cpu_bound", "-")] if cpu else [])

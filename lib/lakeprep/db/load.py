@@ -197,11 +197,31 @@ def per_connection(df: DataFrame, connections: int) -> DataFrame:
     return df.repartition(connections)
 
 
-def write_staging(df: DataFrame, target: PgTarget, table: str, run_id: str,
-                  jdbc: JdbcSettings) -> None:
-    """Parallel JDBC append of the run's rows into a staging table."""
-    (per_connection(df.withColumn("run_id", F.lit(run_id)), jdbc.num_partitions)
-     .write.format("jdbc")
+# The project's COPY writer (scripts/jvm/src, installed next to Spark's jars by make setup).
+COPY_WRITER = "io.lakeprep.pg.CopyWriter"
+
+
+def copy_writer_loaded(spark) -> bool:
+    """Whether the driver's JVM can load the COPY writer (executors get the same jars)."""
+    return bool(spark.sparkContext._jvm.org.apache.spark.util.Utils.classIsLoadable(COPY_WRITER))
+
+
+def write_rows(df: DataFrame, target: PgTarget, table: str, jdbc: JdbcSettings) -> int | None:
+    """Parallel write of ``df``'s rows into ``table`` (in ``target.schema``; columns matched by
+    name) over ``jdbc.num_partitions`` connections, the way ``jdbc.writer`` says. Returns the rows
+    the server reported copied (COPY), None for Spark's JDBC writer (which reports nothing)."""
+    rows = per_connection(df, jdbc.num_partitions)
+    spark = df.sparkSession
+    if jdbc.writer == "copy":
+        jvm = spark.sparkContext._jvm
+        if jvm is not None and copy_writer_loaded(spark):
+            return int(jvm.io.lakeprep.pg.CopyWriter.write(
+                rows._jdf, target.jdbc_url(), target.jdbc_properties(),
+                f'"{target.schema}"."{table}"'))
+        log.warning("postgres.jdbc.writer is copy but %s is not on the classpath (run make setup, "
+                    "or add lakeprep-jvm.jar to the cluster's jars): staging through batched "
+                    "INSERTs instead", COPY_WRITER)
+    (rows.write.format("jdbc")
      .option("url", target.jdbc_url())
      .option("dbtable", f"{target.schema}.{table}")
      .option("batchsize", jdbc.batchsize)
@@ -210,6 +230,13 @@ def write_staging(df: DataFrame, target: PgTarget, table: str, run_id: str,
      .options(**target.jdbc_properties())
      .mode("append")
      .save())
+    return None
+
+
+def write_staging(df: DataFrame, target: PgTarget, table: str, run_id: str,
+                  jdbc: JdbcSettings) -> int | None:
+    """Parallel append of the run's rows into a staging table (see write_rows)."""
+    return write_rows(df.withColumn("run_id", F.lit(run_id)), target, table, jdbc)
 
 
 def _distinct(cols: list[str], left: str, right: str) -> str:

@@ -74,7 +74,7 @@ variable "lake_prefix" {
 }
 
 variable "jars" {
-  description = "Jar files (under <artifacts>/jars/) passed with --jars: Delta Lake, the PostgreSQL JDBC driver and the OpenLineage listener from scripts/jvm/pom.xml, without the S3A jars (EMRFS serves s3:// on EMR)."
+  description = "Jar files (under <artifacts>/jars/) passed with --jars: Delta Lake, the PostgreSQL JDBC driver and the OpenLineage listener from scripts/jvm/pom.xml, without the S3A jars (EMRFS serves s3:// on EMR), and the project's own PostgreSQL COPY writer (scripts/jvm/src)."
   type        = list(string)
   default = [
     "checker-qual-3.55.1.jar",
@@ -84,6 +84,7 @@ variable "jars" {
     "delta-spark_4.1_2.13-4.3.1.jar",
     "delta-storage-4.3.1.jar",
     "jackson-datatype-jdk8-2.20.0.jar",
+    "lakeprep-jvm.jar",
     "openlineage-spark_2.13-1.53.0.jar",
     "postgresql-42.7.14.jar",
     "unitycatalog-client-0.5.0.jar",
