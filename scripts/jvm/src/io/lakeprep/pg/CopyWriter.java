@@ -16,7 +16,6 @@ package io.lakeprep.pg;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.time.LocalDate;
@@ -51,6 +50,7 @@ import org.apache.spark.sql.types.TimestampType;
 import org.apache.spark.unsafe.Platform;
 import org.apache.spark.unsafe.types.UTF8String;
 import org.apache.spark.util.LongAccumulator;
+import org.postgresql.Driver;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 
@@ -120,7 +120,13 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
         if (!rows.hasNext()) {
             return;  // no connection for an empty partition
         }
-        try (Connection conn = DriverManager.getConnection(url, properties)) {
+        // The driver itself rather than DriverManager: on a cluster the PostgreSQL jar comes with
+        // --jars, in a class loader DriverManager does not search.
+        Connection connection = new Driver().connect(url, properties);
+        if (connection == null) {
+            throw new SQLException("not a PostgreSQL JDBC URL: " + url);
+        }
+        try (Connection conn = connection) {
             CopyIn copy = conn.unwrap(PGConnection.class).getCopyAPI().copyIn(sql);
             try {
                 Buffer out = new Buffer(FLUSH_BYTES * 2);
