@@ -165,19 +165,11 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
         DataType t = types[i];
         if (t instanceof StringType) {
             escaped(row.getUTF8String(i), out);
-        } else if (t instanceof IntegerType) {
-            out.ascii(Integer.toString(row.getInt(i)));
-        } else if (t instanceof LongType) {
-            out.ascii(Long.toString(row.getLong(i)));
-        } else if (t instanceof ShortType) {
-            out.ascii(Short.toString(row.getShort(i)));
-        } else if (t instanceof ByteType) {
-            out.ascii(Byte.toString(row.getByte(i)));
-        } else if (t instanceof DoubleType) {
-            // NaN, Infinity and -Infinity are spelt as PostgreSQL's float input reads them.
-            out.ascii(Double.toString(row.getDouble(i)));
-        } else if (t instanceof FloatType) {
-            out.ascii(Float.toString(row.getFloat(i)));
+        } else if (t instanceof IntegerType || t instanceof LongType || t instanceof ShortType
+                   || t instanceof ByteType || t instanceof DoubleType || t instanceof FloatType) {
+            // Java's decimal spelling; NaN, Infinity and -Infinity as PostgreSQL's float input
+            // reads them.
+            out.ascii(String.valueOf(row.get(i, t)));
         } else if (t instanceof BooleanType) {
             out.put((byte) (row.getBoolean(i) ? 't' : 'f'));
         } else if (t instanceof DecimalType) {
