@@ -34,11 +34,12 @@ def test_local_conf_runs_the_driver_jvm_with_the_c1_compiler_and_the_serial_coll
     assert args[:2] == ["--conf", "spark.driver.memory=4g"]
     assert args[3].startswith("spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 "
                               "-XX:ReservedCodeCacheSize=256m -XX:+UseSerialGC "
+                              "-Xmn96m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20 "
                               "-XX:ArchiveClassesAtExit=")
     # No archive folder: the conf's options alone.
     assert launch_args(dataclasses.replace(spark, class_archive_dir=""))[3] == (
         "spark.driver.defaultJavaOptions=-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=256m "
-        "-XX:+UseSerialGC")
+        "-XX:+UseSerialGC -Xmn96m -XX:MinHeapFreeRatio=10 -XX:MaxHeapFreeRatio=20")
 
 
 def test_cli_prints_shell_quoted_arguments_that_split_back(tmp_path):
