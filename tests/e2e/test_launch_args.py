@@ -23,6 +23,10 @@ jvm = spark.sparkContext._jvm
 print("JVM_ARGS", jvm.java.lang.management.ManagementFactory.getRuntimeMXBean()
       .getInputArguments().toString())
 print("MAX_HEAP_MB", jvm.java.lang.Runtime.getRuntime().maxMemory() // 2**20)
+hotspot = jvm.java.lang.management.ManagementFactory.getPlatformMXBean(
+    jvm.java.lang.Class.forName("com.sun.management.HotSpotDiagnosticMXBean"))
+print("HEAP_SIZING", *[hotspot.getVMOption(name).getValue()
+                       for name in ("NewSize", "MaxNewSize", "MinHeapFreeRatio", "MaxHeapFreeRatio")])
 print("GC", *[b.getName() for b in
               jvm.java.lang.management.ManagementFactory.getGarbageCollectorMXBeans()])
 spark.range(100).selectExpr("sum(id)").collect()
@@ -62,6 +66,8 @@ def test_spark_submit_with_launch_args_starts_the_jvm_as_configured(tmp_path):
     # The JVM runs the collector the options name (not only received the flag).
     assert "-XX:+UseSerialGC" in jvm_args
     assert _line(first, "GC").split()[1:] == ["Copy", "MarkSweepCompact"]
+    # The heap follows its live set: a 96 MB young generation, the old one 10-20% free.
+    assert _line(first, "HEAP_SIZING").split()[1:] == [str(96 * 2**20)] * 2 + ["10", "20"]
     heap = int(_line(first, "MAX_HEAP_MB").split()[1])
     assert 3000 < heap <= 4096  # spark.driver.memory 4g from the config (not the 1g default)
     # No archive yet: this JVM wrote one when it exited, quietly (no per-class warnings).
