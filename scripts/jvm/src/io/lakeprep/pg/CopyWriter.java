@@ -63,14 +63,20 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
     private final Properties properties;
     private final String sql;
     private final DataType[] types;
+    // Each column's text form, decided once from its type (not per row).
+    private final Kind[] kinds;
     private final LongAccumulator copied;
 
+    /** The text forms the writer knows; a column of any other type is refused up front. */
+    private enum Kind { TEXT, NUMBER, BOOLEAN, DECIMAL, TIMESTAMP, TIMESTAMP_NTZ, DATE, TEXT_ARRAY }
+
     private CopyWriter(String url, Properties properties, String sql, DataType[] types,
-                       LongAccumulator copied) {
+                       Kind[] kinds, LongAccumulator copied) {
         this.url = url;
         this.properties = properties;
         this.sql = sql;
         this.types = types;
+        this.kinds = kinds;
         this.copied = copied;
     }
 
@@ -83,10 +89,12 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
                              String table) {
         StructType schema = df.schema();
         DataType[] types = new DataType[schema.fields().length];
+        Kind[] kinds = new Kind[types.length];
         StringBuilder columns = new StringBuilder();
         for (int i = 0; i < types.length; i++) {
             StructField field = schema.fields()[i];
-            types[i] = supported(field);
+            types[i] = field.dataType();
+            kinds[i] = kind(field);
             columns.append(i == 0 ? "" : ", ").append('"')
                    .append(field.name().replace("\"", "\"\"")).append('"');
         }
@@ -95,24 +103,32 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
         String sql = "COPY " + table + " (" + columns + ") FROM STDIN";
         LongAccumulator copied = df.sparkSession().sparkContext().longAccumulator("pg copy rows");
         df.queryExecution().toRdd().toJavaRDD()
-          .foreachPartition(new CopyWriter(url, props, sql, types, copied));
+          .foreachPartition(new CopyWriter(url, props, sql, types, kinds, copied));
         return copied.value();
     }
 
-    private static DataType supported(StructField field) {
+    private static Kind kind(StructField field) {
         DataType t = field.dataType();
-        boolean scalar = t instanceof StringType || t instanceof IntegerType
-            || t instanceof LongType || t instanceof ShortType || t instanceof ByteType
-            || t instanceof DoubleType || t instanceof FloatType || t instanceof BooleanType
-            || t instanceof DecimalType || t instanceof TimestampType
-            || t instanceof TimestampNTZType || t instanceof DateType;
-        boolean textArray = t instanceof ArrayType
-            && ((ArrayType) t).elementType() instanceof StringType;
-        if (!scalar && !textArray) {
-            throw new IllegalArgumentException("column " + field.name() + " has type "
-                + t.simpleString() + ", which the COPY writer does not write");
+        if (t instanceof StringType) {
+            return Kind.TEXT;
+        } else if (t instanceof IntegerType || t instanceof LongType || t instanceof ShortType
+                   || t instanceof ByteType || t instanceof DoubleType || t instanceof FloatType) {
+            return Kind.NUMBER;
+        } else if (t instanceof BooleanType) {
+            return Kind.BOOLEAN;
+        } else if (t instanceof DecimalType) {
+            return Kind.DECIMAL;
+        } else if (t instanceof TimestampType) {
+            return Kind.TIMESTAMP;
+        } else if (t instanceof TimestampNTZType) {
+            return Kind.TIMESTAMP_NTZ;
+        } else if (t instanceof DateType) {
+            return Kind.DATE;
+        } else if (t instanceof ArrayType && ((ArrayType) t).elementType() instanceof StringType) {
+            return Kind.TEXT_ARRAY;
         }
-        return t;
+        throw new IllegalArgumentException("column " + field.name() + " has type "
+            + t.simpleString() + ", which the COPY writer does not write");
     }
 
     @Override
@@ -162,33 +178,40 @@ public final class CopyWriter implements VoidFunction<Iterator<InternalRow>> {
             out.ascii("\\N");
             return;
         }
-        DataType t = types[i];
-        if (t instanceof StringType) {
-            escaped(row.getUTF8String(i), out);
-        } else if (t instanceof IntegerType || t instanceof LongType || t instanceof ShortType
-                   || t instanceof ByteType || t instanceof DoubleType || t instanceof FloatType) {
-            // Java's decimal spelling; NaN, Infinity and -Infinity as PostgreSQL's float input
-            // reads them.
-            out.ascii(String.valueOf(row.get(i, t)));
-        } else if (t instanceof BooleanType) {
-            out.put((byte) (row.getBoolean(i) ? 't' : 'f'));
-        } else if (t instanceof DecimalType) {
-            DecimalType d = (DecimalType) t;
-            out.ascii(row.getDecimal(i, d.precision(), d.scale()).toJavaBigDecimal().toPlainString());
-        } else if (t instanceof TimestampType) {
-            // Microseconds since the epoch in UTC, written with its offset (Z): the server's
-            // session time zone cannot shift it.
-            long micros = row.getLong(i);
-            out.ascii(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
-                Math.floorMod(micros, 1_000_000L) * 1_000L).toString());
-        } else if (t instanceof TimestampNTZType) {
-            long micros = row.getLong(i);
-            out.ascii(LocalDateTime.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
-                (int) (Math.floorMod(micros, 1_000_000L) * 1_000L), ZoneOffset.UTC).toString());
-        } else if (t instanceof DateType) {
-            out.ascii(LocalDate.ofEpochDay(row.getInt(i)).toString());
-        } else {
-            textArray(row.getArray(i), out, scratch);
+        switch (kinds[i]) {
+            case TEXT:
+                escaped(row.getUTF8String(i), out);
+                break;
+            case NUMBER:
+                // Java's decimal spelling; NaN, Infinity and -Infinity as PostgreSQL's float
+                // input reads them.
+                out.ascii(String.valueOf(row.get(i, types[i])));
+                break;
+            case BOOLEAN:
+                out.put((byte) (row.getBoolean(i) ? 't' : 'f'));
+                break;
+            case DECIMAL:
+                DecimalType d = (DecimalType) types[i];
+                out.ascii(row.getDecimal(i, d.precision(), d.scale()).toJavaBigDecimal()
+                             .toPlainString());
+                break;
+            case TIMESTAMP:
+                // Microseconds since the epoch in UTC, written with its offset (Z): the server's
+                // session time zone cannot shift it.
+                long micros = row.getLong(i);
+                out.ascii(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+                    Math.floorMod(micros, 1_000_000L) * 1_000L).toString());
+                break;
+            case TIMESTAMP_NTZ:
+                long local = row.getLong(i);
+                out.ascii(LocalDateTime.ofEpochSecond(Math.floorDiv(local, 1_000_000L),
+                    (int) (Math.floorMod(local, 1_000_000L) * 1_000L), ZoneOffset.UTC).toString());
+                break;
+            case DATE:
+                out.ascii(LocalDate.ofEpochDay(row.getInt(i)).toString());
+                break;
+            default:
+                textArray(row.getArray(i), out, scratch);
         }
     }
 
