@@ -30,5 +30,6 @@ setup(
         "boto3>=1.35",
         "prometheus-client>=0.20",
     ],
-    extras_require={"test": ["pytest>=8", "pyspark-test>=0.2", "moto[server]>=5.1"]},
+    extras_require={"test": ["pytest>=8", "pytest-xdist>=3.5", "pyspark-test>=0.2",
+                             "moto[server]>=5.1"]},
 )

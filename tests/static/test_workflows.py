@@ -160,6 +160,44 @@ def test_ci_run_is_the_command_the_test_job_runs():
     assert 'make test PYTEST_ARGS="-q -ra --durations=40"' in CI_RUN.read_text()
 
 
+def make_recipe(makefile: str, target: str) -> list[str]:
+    """The command lines of ``target``'s recipe in ``makefile`` (tab-indented lines after it)."""
+    lines = makefile.splitlines()
+    start = next(i for i, line in enumerate(lines) if re.match(rf"^{target}\s*:", line))
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip())
+    return recipe
+
+
+def check_make_test_splits_by_file(makefile: str) -> None:
+    # Whole files per worker: the e2e modules' job runs live in module-scoped fixtures, which a
+    # per-test split would run again on every worker that gets one of their tests.
+    [command] = [c for c in make_recipe(makefile, "test") if " -m pytest " in c]
+    args = command.split()
+    assert args[args.index("-n") + 1] == "$(PYTEST_WORKERS)", command
+    assert args[args.index("--dist") + 1] == "loadfile", command
+    [workers] = re.findall(r"^PYTEST_WORKERS \?= (\d+)$", makefile, re.M)
+    assert int(workers) == 2, "README's test section gives the suite's time with 2 workers"
+
+
+def test_make_test_runs_the_files_on_two_workers():
+    check_make_test_splits_by_file(MAKEFILE.read_text())
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.replace(" --dist loadfile", ""),
+    lambda m: m.replace("--dist loadfile", "--dist load"),
+    lambda m: m.replace("-n $(PYTEST_WORKERS) ", ""),
+    lambda m: m.replace("PYTEST_WORKERS ?= 2", "PYTEST_WORKERS ?= 8"),
+])
+def test_make_test_check_catches_a_changed_split(edit):
+    with pytest.raises((AssertionError, ValueError)):
+        check_make_test_splits_by_file(edit(MAKEFILE.read_text()))
+
+
 def _set(path, value):
     def mutate(data):
         data = copy.deepcopy(data)
