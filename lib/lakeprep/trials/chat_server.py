@@ -28,9 +28,9 @@ import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from lakeprep.trials.loopback import LoopbackServer
+from lakeprep.trials.loopback import LoopbackServer, QuietHTTPServer
 
 FAULT_KINDS = ("429", "500", "401", "slow", "invalid_json", "bad_body", "wrong_id", "missing")
 # A syntactically valid descriptor id that no study derives: the validator must reject it.
@@ -177,16 +177,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, json.dumps(reply).encode())
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A client that gave up on a slow answer (its timeout) closes the socket: expected here.
-        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            return
-        super().handle_error(request, client_address)
-
-
 class ChatServer(LoopbackServer):
     thread_name = "chat-completions"
 
@@ -200,7 +190,7 @@ class ChatServer(LoopbackServer):
                  faults: list[str] | None = None):
         self.state = ChatState(api_key, {k.strip().lower(): v for k, v in (knowledge or {}).items()},
                                [Fault.parse(f) for f in faults or []])
-        self.httpd = _Server((host, port), _Handler)
+        self.httpd = QuietHTTPServer((host, port), _Handler)
         self.httpd.state = self.state  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 

@@ -4,15 +4,29 @@ OpenAI-compatible LLM): ``with Server(...) as srv:`` serves on a daemon thread u
 ends."""
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import ThreadingHTTPServer
 
 
+class QuietHTTPServer(ThreadingHTTPServer):
+    """A threading HTTP server whose handler threads die with the process, and which says
+    nothing when a client hangs up mid-answer: the timeout tests make clients give up on slow
+    answers on purpose, and the stdlib printed each as a BrokenPipeError traceback on stderr."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class LoopbackServer:
-    """Subclasses set ``self.httpd`` (a ThreadingHTTPServer) and name their thread."""
+    """Subclasses set ``self.httpd`` (a QuietHTTPServer) and name their thread."""
 
     thread_name = "loopback-http"
-    httpd: ThreadingHTTPServer
+    httpd: QuietHTTPServer
 
     def start(self):
         # A short poll interval: stop() returns quickly between tests.

@@ -35,11 +35,11 @@ import sys
 import threading
 import time
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from lakeprep.trials.loopback import LoopbackServer
+from lakeprep.trials.loopback import LoopbackServer, QuietHTTPServer
 
 log = logging.getLogger("lakeprep.trials.replay")
 
@@ -346,8 +346,7 @@ class ReplayServer(LoopbackServer):
         metadata = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else None
         self.state = ReplayState(studies, metadata, api_version, data_timestamp,
                                  [Fault.parse(f) for f in faults or []])
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
-        self.httpd.daemon_threads = True
+        self.httpd = QuietHTTPServer((host, port), _Handler)
         self.httpd.state = self.state  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
