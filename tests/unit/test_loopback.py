@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import socket
 import struct
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from lakeprep.trials.loopback import QuietHTTPServer
+from lakeprep.trials.loopback import LoopbackServer, QuietHTTPServer
 
 
 class _Slow(BaseHTTPRequestHandler):
@@ -26,20 +25,19 @@ class _Slow(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(LoopbackServer):
+    def __init__(self, server_class):
+        self.httpd = server_class(("127.0.0.1", 0), _Slow)
+
+
 def _serve(server_class, path: str, capsys) -> str:
-    httpd = server_class(("127.0.0.1", 0), _Slow)
-    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        client = socket.create_connection(httpd.server_address)
+    with _Server(server_class) as server:
+        client = socket.create_connection(server.httpd.server_address)
         client.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
         # Linger 0: close() sends a reset, as a client process that gave up does.
         client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         client.close()
         time.sleep(1.0)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
     return capsys.readouterr().err
 
 

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 
-from lakeprep.trials.loopback import LoopbackServer, QuietHTTPServer
+from lakeprep.trials.loopback import LoopbackServer
 
 FAULT_KINDS = ("429", "500", "401", "slow", "invalid_json", "bad_body", "wrong_id", "missing")
 # A syntactically valid descriptor id that no study derives: the validator must reject it.
@@ -190,9 +190,7 @@ class ChatServer(LoopbackServer):
                  faults: list[str] | None = None):
         self.state = ChatState(api_key, {k.strip().lower(): v for k, v in (knowledge or {}).items()},
                                [Fault.parse(f) for f in faults or []])
-        self.httpd = QuietHTTPServer((host, port), _Handler)
-        self.httpd.state = self.state  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, _Handler, self.state)
 
     @property
     def base_url(self) -> str:

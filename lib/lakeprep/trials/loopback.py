@@ -23,10 +23,17 @@ class QuietHTTPServer(ThreadingHTTPServer):
 
 
 class LoopbackServer:
-    """Subclasses set ``self.httpd`` (a QuietHTTPServer) and name their thread."""
+    """Subclasses call :meth:`_bind` in their constructor and name their thread."""
 
     thread_name = "loopback-http"
     httpd: QuietHTTPServer
+    _thread: threading.Thread | None = None
+
+    def _bind(self, host: str, port: int, handler, state) -> None:
+        """Listen on ``host:port`` (0 = a free port); handlers reach ``state`` as
+        ``self.server.state``."""
+        self.httpd = QuietHTTPServer((host, port), handler)
+        self.httpd.state = state  # type: ignore[attr-defined]
 
     def start(self):
         # A short poll interval: stop() returns quickly between tests.

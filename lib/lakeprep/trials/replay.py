@@ -39,7 +39,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-from lakeprep.trials.loopback import LoopbackServer, QuietHTTPServer
+from lakeprep.trials.loopback import LoopbackServer
 
 log = logging.getLogger("lakeprep.trials.replay")
 
@@ -346,9 +346,7 @@ class ReplayServer(LoopbackServer):
         metadata = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.exists() else None
         self.state = ReplayState(studies, metadata, api_version, data_timestamp,
                                  [Fault.parse(f) for f in faults or []])
-        self.httpd = QuietHTTPServer((host, port), _Handler)
-        self.httpd.state = self.state  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        self._bind(host, port, _Handler, self.state)
 
     @property
     def port(self) -> int:
