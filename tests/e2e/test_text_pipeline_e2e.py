@@ -384,3 +384,21 @@ def test_openlineage_events_name_the_delta_tables(runs):
         assert str(runs["lake"] / table) in outputs
     assert str(runs["lake"] / "silver" / "documents") in inputs
     assert all(e["job"]["name"].startswith("text_pipeline") for e in events)
+
+
+# A line this long is data, not a message: a user's driver log must not grow with the corpus.
+MAX_LOG_LINE = 2000
+
+
+def test_driver_log_holds_no_input_rows_and_no_false_errors(runs):
+    """openlineage-spark logs every RDD of an RDD-based job it cannot name (the COPY staging
+    write is one), with the listing's rows printed in full, and an ERROR for each Delta command
+    that has no query execution; the lineage events are written all the same
+    (test_openlineage_events_name_the_delta_tables). conf/log4j2.properties silences them."""
+    for proc in (runs["first"], runs["second"]):
+        lines = proc.stderr.splitlines()
+        assert max(map(len, lines)) <= MAX_LOG_LINE
+        assert not [line for line in lines if "RddDatasetInfoExtractor" in line]
+        assert not [line for line in lines if re.search(r"\bERROR\b", line)]
+        # The pipeline caches each frame once (no second persist of the deduplicated documents).
+        assert not [line for line in lines if "Asked to cache already cached data" in line]

@@ -281,7 +281,7 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             documents = dedup.deduplicate(documents, settings.dedup)
             if settings.dedup.enabled:
                 documents = inc.dedup_against_kept(documents, silver_docs, rules_version, deleted)
-            documents = _materialize(
+            documents, n_documents = _materialize_counted(
                 documents.withColumn("deleted_at", F.lit(None).cast("timestamp")), cached,
                 "documents after dedup")
         with timed_stage("documents_merge", timings):
@@ -289,8 +289,11 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             # the same MERGEs update their rows and drop their chunks.
             gone = inc.tombstones(inc.read_table(spark, layout.silver_documents), deleted,
                                   documents.columns)
-            written = documents if gone is None else documents.unionByName(inc.freeze(gone))
-            written, n_written = _materialize_counted(written, cached, "document rows to write")
+            if gone is None:  # already cached and counted: caching it again only warns
+                written, n_written = documents, n_documents
+            else:
+                written, n_written = _materialize_counted(
+                    documents.unionByName(inc.freeze(gone)), cached, "document rows to write")
             pending.append(Background("documents_write", lambda: delta_io.upsert(
                 spark, written, layout.silver_documents, "doc_id", DOCUMENT_COMPARED,
                 evolve_schema=True), background))
