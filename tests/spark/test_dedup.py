@@ -148,6 +148,29 @@ def test_small_result_is_broadcast_to_the_documents(spark, planted, settings):
     assert "BroadcastHashJoin" not in plan("-1")
 
 
+def test_known_row_count_saves_the_counting_jobs(spark, planted, settings):
+    # The pipeline passes the documents' count it already has: the broadcast's sizing and the
+    # oversized-bucket check then count nothing, with the same result.
+    sc = spark.sparkContext
+
+    def run(rows):
+        group = f"dedup-rows-{rows}"
+        sc.setJobGroup(group, group)
+        try:
+            out = dedup.deduplicate(planted, settings.dedup, rows=rows)
+            out.collect()
+        finally:
+            sc._jsc.clearJobGroup()
+        return out, len(sc.statusTracker().getJobIdsForGroup(group))
+
+    (counted, counted_jobs), (known, known_jobs) = run(None), run(planted.count())
+    assertDataFrameEqual(known, counted)
+    # Two counts saved, of two jobs each under adaptive execution (partial counts, then the
+    # total): losing either shortcut fails this.
+    assert counted_jobs - known_jobs >= 4, (known_jobs, counted_jobs)
+    assert "BroadcastHashJoin" in known._jdf.queryExecution().executedPlan().toString()
+
+
 def test_single_task_and_propagated_clusters_agree(results):
     assertDataFrameEqual(results[1], results["propagation"])
 

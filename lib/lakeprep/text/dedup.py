@@ -373,9 +373,10 @@ def candidate_pairs(nodes: DataFrame, mh: MinHashSettings) -> DataFrame:
             .distinct())
 
 
-def _log_oversized(nodes: DataFrame, mh: MinHashSettings) -> None:
-    # Only counted when a bucket can exceed the cap at all: an extra job otherwise wasted.
-    if nodes.count() <= mh.max_bucket_size:
+def _log_oversized(nodes: DataFrame, mh: MinHashSettings, rows: int | None) -> None:
+    # Only counted when a bucket can exceed the cap at all: an extra job otherwise wasted. The
+    # documents' row count, when known, bounds the nodes' without a job.
+    if (rows if rows is not None else nodes.count()) <= mh.max_bucket_size:
         return
     n = (nodes.select(F.posexplode("band_hashes").alias("band_id", "band_hash"))
          .groupBy("band_id", "band_hash").count()
@@ -476,10 +477,10 @@ def components_in_one_task(edges: DataFrame) -> DataFrame:
     return edges.select("src", "dst").coalesce(1).mapInPandas(_union_find, _COMPONENTS_SCHEMA)
 
 
-def _near_duplicates(nodes: DataFrame, mh: MinHashSettings) -> DataFrame:
+def _near_duplicates(nodes: DataFrame, mh: MinHashSettings, rows: int | None) -> DataFrame:
     """(doc_id, near_dup_cluster, near_dup_similarity, near_dup_of) for the ``nodes`` (accepted,
     not exact duplicates, with a signature) that are in a cluster."""
-    _log_oversized(nodes, mh)
+    _log_oversized(nodes, mh, rows)
     verified = _materialize(verified_pairs(candidate_pairs(nodes, mh), nodes, mh))
     n_pairs = verified.count()
     if n_pairs == 0:
@@ -523,24 +524,27 @@ def _with_null_dedup_columns(documents: DataFrame) -> DataFrame:
 _RESULT_ROW_BYTES = 400
 
 
-def _fits_broadcast(result: DataFrame) -> bool:
+def _fits_broadcast(result: DataFrame, rows: int | None) -> bool:
     """Whether the materialized ``result`` is within Spark's own broadcast limit
-    (spark.sql.autoBroadcastJoinThreshold; -1 turns broadcasts off), judged by its row count."""
+    (spark.sql.autoBroadcastJoinThreshold; -1 turns broadcasts off), judged by its row count:
+    ``rows`` when the caller knows it (one result row per document), else counted."""
     try:
         limit = int(result.sparkSession._jsparkSession.sessionState().conf()
                     .autoBroadcastJoinThreshold())
     except Exception:  # no JVM handle (Spark Connect): leave the choice to Spark
         return False
-    return limit > 0 and result.count() * _RESULT_ROW_BYTES <= limit
+    if limit <= 0:
+        return False
+    return (rows if rows is not None else result.count()) * _RESULT_ROW_BYTES <= limit
 
 
-def _apply(documents: DataFrame, cfg: DedupSettings, near: bool) -> DataFrame:
+def _apply(documents: DataFrame, cfg: DedupSettings, near: bool, rows: int | None) -> DataFrame:
     keys = _materialize(_mark_exact(_document_keys(documents, cfg, with_signatures=near)))
     result = keys.select("doc_id", "content_hash", "exact_dup_of")
     if near:
         nodes = keys.where(F.col("accepted") & F.col("exact_dup_of").isNull()
                            & F.col("signature").isNotNull())
-        result = result.join(_near_duplicates(nodes, cfg.minhash), "doc_id", "left")
+        result = result.join(_near_duplicates(nodes, cfg.minhash, rows), "doc_id", "left")
     else:
         result = result.select("*", F.lit(None).cast("string").alias("near_dup_cluster"),
                                F.lit(None).cast("double").alias("near_dup_similarity"),
@@ -552,7 +556,7 @@ def _apply(documents: DataFrame, cfg: DedupSettings, near: bool) -> DataFrame:
         F.when(F.col("exact_dup_of").isNotNull(), F.lit(REASON_EXACT))
         .when(F.col("near_dup_of").isNotNull(), F.lit(REASON_NEAR)).alias("_dd_reason")))
 
-    if _fits_broadcast(result):
+    if _fits_broadcast(result, rows):
         # Spark cannot size a checkpoint before running it, so it plans a sort-merge join that
         # shuffles the documents, text and all; the result is small: send it to them instead.
         result = F.broadcast(result)
@@ -573,12 +577,13 @@ def _apply(documents: DataFrame, cfg: DedupSettings, near: bool) -> DataFrame:
                                   for f in DEDUP_COLUMNS.fields])
 
 
-def exact_duplicates(documents: DataFrame, cfg: DedupSettings) -> DataFrame:
+def exact_duplicates(documents: DataFrame, cfg: DedupSettings,
+                     rows: int | None = None) -> DataFrame:
     """Documents with the dedup columns, only exact duplicates marked (near-dup columns null)."""
-    return _apply(documents, cfg, near=False)
+    return _apply(documents, cfg, near=False, rows=rows)
 
 
-def deduplicate(documents: DataFrame, cfg: DedupSettings) -> DataFrame:
+def deduplicate(documents: DataFrame, cfg: DedupSettings, rows: int | None = None) -> DataFrame:
     """Exact then (if ``cfg.near_duplicates``) near-duplicate dedup of the accepted documents.
 
     Returns ``documents`` with ``content_hash``, ``duplicate_of``, ``near_dup_cluster`` and
@@ -587,10 +592,15 @@ def deduplicate(documents: DataFrame, cfg: DedupSettings) -> DataFrame:
     components are computed and checkpointed here); the returned DataFrame is a join of
     ``documents`` with a small checkpointed table. With ``cfg.enabled`` false the columns are
     added as nulls, so the output schema never depends on the switch.
+
+    ``rows``: the documents' row count, when the caller has it (the pipeline counts them as it
+    caches them); it replaces the two counting jobs that size the broadcast and decide whether
+    an LSH bucket can be oversized. More than the count is safe (no broadcast, a bucket check
+    run for nothing), less is not.
     """
     if not cfg.enabled:
         return _with_null_dedup_columns(documents)
-    return _apply(documents, cfg, near=cfg.near_duplicates)
+    return _apply(documents, cfg, near=cfg.near_duplicates, rows=rows)
 
 
 def dedup_stats(documents: DataFrame) -> dict:

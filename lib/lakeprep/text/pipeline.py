@@ -274,11 +274,12 @@ def run_text_pipeline(spark: SparkSession, settings: Settings, inputs: list[str]
             pending.append(Background("bronze_write", lambda: delta_io.upsert(
                 spark, selected, layout.bronze_documents, "doc_id", BRONZE_COMPARED), background))
         with timed_stage("documents", timings):
-            documents = _materialize(process_documents(selected, settings), cached, "documents")
+            documents, n_processed = _materialize_counted(process_documents(selected, settings),
+                                                          cached, "documents")
         with timed_stage("dedup", timings):
             # Called even when switched off: it then only adds the (null) dedup columns, so the
             # lake and database schemas do not depend on the setting.
-            documents = dedup.deduplicate(documents, settings.dedup)
+            documents = dedup.deduplicate(documents, settings.dedup, rows=n_processed)
             if settings.dedup.enabled:
                 documents = inc.dedup_against_kept(documents, silver_docs, rules_version, deleted)
             documents, n_documents = _materialize_counted(
