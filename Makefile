@@ -17,7 +17,8 @@ PYTEST_ARGS ?=
 # most e2e modules run a job once in a module-scoped fixture that their tests share, so splitting
 # a file would run that job again per worker. A serial run leaves the cores partly idle (JVM
 # start-up, PostgreSQL, dbt, subprocesses; the clinical-trials e2e module alone used 124% of 200%
-# CPU): on 2 cores 2 workers took the suite from 52 to 40 min (README, Tests). 0 = one process, as plain `pytest tests`.
+# CPU): on 2 cores 2 workers took the suite from 52 to 40 min (README, Tests). 0 = one process,
+# as plain `pytest tests`.
 PYTEST_WORKERS ?= 2
 
 # spark-submit starts the driver with PYSPARK_PYTHON (else whatever `python3` is on PATH): point it

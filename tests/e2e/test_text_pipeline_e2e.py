@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psycopg2
+import pyarrow.parquet as pq
 import pytest
 from prom_helpers import metric, pushed_metrics
 from submit_helpers import spark_submit_prefix
@@ -407,8 +408,6 @@ def test_driver_log_holds_no_input_rows_and_no_false_errors(runs):
 def test_lake_tables_are_zstd_compressed(runs):
     # conf/local.yaml's Parquet codec: snappy's compressor kept direct buffers as large as the
     # largest page for the whole run, and the driver's memory grew with the corpus.
-    import pyarrow.parquet as pq
-
     for table in ("bronze/raw_documents", "silver/documents", "silver/chunks"):
         codecs = set()
         for f in (runs["lake"] / table).glob("*.parquet"):

@@ -373,10 +373,15 @@ def candidate_pairs(nodes: DataFrame, mh: MinHashSettings) -> DataFrame:
             .distinct())
 
 
+def _count(df: DataFrame, known: int | None) -> int:
+    """``known`` when the caller passed the documents' count (an upper bound of every frame
+    derived from them here), else a counting job."""
+    return known if known is not None else df.count()
+
+
 def _log_oversized(nodes: DataFrame, mh: MinHashSettings, rows: int | None) -> None:
-    # Only counted when a bucket can exceed the cap at all: an extra job otherwise wasted. The
-    # documents' row count, when known, bounds the nodes' without a job.
-    if (rows if rows is not None else nodes.count()) <= mh.max_bucket_size:
+    # Only counted when a bucket can exceed the cap at all: an extra job otherwise wasted.
+    if _count(nodes, rows) <= mh.max_bucket_size:
         return
     n = (nodes.select(F.posexplode("band_hashes").alias("band_id", "band_hash"))
          .groupBy("band_id", "band_hash").count()
@@ -535,7 +540,7 @@ def _fits_broadcast(result: DataFrame, rows: int | None) -> bool:
         return False
     if limit <= 0:
         return False
-    return (rows if rows is not None else result.count()) * _RESULT_ROW_BYTES <= limit
+    return _count(result, rows) * _RESULT_ROW_BYTES <= limit
 
 
 def _apply(documents: DataFrame, cfg: DedupSettings, near: bool, rows: int | None) -> DataFrame:
@@ -577,10 +582,9 @@ def _apply(documents: DataFrame, cfg: DedupSettings, near: bool, rows: int | Non
                                   for f in DEDUP_COLUMNS.fields])
 
 
-def exact_duplicates(documents: DataFrame, cfg: DedupSettings,
-                     rows: int | None = None) -> DataFrame:
+def exact_duplicates(documents: DataFrame, cfg: DedupSettings) -> DataFrame:
     """Documents with the dedup columns, only exact duplicates marked (near-dup columns null)."""
-    return _apply(documents, cfg, near=False, rows=rows)
+    return _apply(documents, cfg, near=False, rows=None)
 
 
 def deduplicate(documents: DataFrame, cfg: DedupSettings, rows: int | None = None) -> DataFrame:
