@@ -16,7 +16,7 @@ import pytest
 from lakeprep.bench import ceiling, corpus
 from lakeprep.bench.__main__ import sample_dir
 from lakeprep.bench.memory import PeakMemory, tree_cpu_seconds
-from lakeprep.bench.render import render_markdown
+from lakeprep.bench.render import cpu_bounds, render_markdown
 from lakeprep.text import quality
 
 
@@ -420,3 +420,24 @@ def test_load_alone_uses_the_last_job_runs_lake(tmp_path):
     for name in ("lake-job2", "lake-job10", "lake-scale1-0"):
         (tmp_path / name / "silver" / "chunks").mkdir(parents=True)
     assert job_lake(tmp_path) == tmp_path / "lake-job10"
+
+
+def test_summary_gives_the_most_each_ratio_the_cpu_spent_allows():
+    results = _results(0.3, 1.2, 0.5, 1.1)
+    # No CPU recorded (older results): the column is there, empty, and no explanation.
+    page = render_markdown(results)
+    assert "| most the CPU spent allows |" in page and "every core busy" not in page
+    results["ceiling"] = {"documents": 10, "bytes": 1000, "accepted": 5, "chunks": 9,
+                          "seconds": 2.0, "seconds_runs": [2.0], "docs_per_s": 5.0,
+                          "mb_per_s": 0.1, "function_seconds": {"clean": 2.0}}
+    results["job"].update(documents=10, cpu_seconds={"jvm": 4.0, "python": 3.0, "postgres": 1.0})
+    results["load"]["ratio_cpu_bound"] = 0.6
+    # 10 docs at 5 docs/s = 2 s of Python work against 8 CPU s: 0.25. datatrove's 5 s wall
+    # against 8 CPU s over 2 cores: 1.25.
+    assert cpu_bounds(results) == {"efficiency": 0.25, "peer": 1.25}
+    page = render_markdown(results)
+    assert "| >= 0.7 | 0.3 | **not met** | 0.25 |" in page
+    assert "| 1.2 | **not met** | 1.25 |" in page and "| 0.5 | **not met** | 0.6 |" in page
+    assert "every core busy" in page
+    assert ("8.0 CPU s, 4.0 times the ceiling's 2.0 s of Python work" in page
+            and "efficiency could be at most 0.25" in page and "at most 2.9 CPU s" in page)
