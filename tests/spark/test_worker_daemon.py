@@ -47,3 +47,19 @@ def test_worker_conf_names_the_encoding_in_the_executor_environment(spark, setti
     key = f"spark.executorEnv.{WORKER_ENCODING_ENV}"
     assert worker_conf(settings.chunking.encoding) == {key: settings.chunking.encoding}
     assert spark.sparkContext.getConf().get(key) == settings.chunking.encoding
+
+
+def test_workers_take_arrow_buffers_from_the_system_allocator(spark, settings):
+    # conf/local.yaml: mimalloc (pyarrow's default) kept freed batch buffers, so the workers'
+    # memory grew with the number of batches.
+    assert settings.spark.conf["spark.executorEnv.ARROW_DEFAULT_MEMORY_POOL"] == "system"
+
+    def pool(batches):
+        import pandas as pd
+        import pyarrow as pa
+        for _ in batches:
+            pass
+        yield pd.DataFrame({"pool": [pa.default_memory_pool().backend_name]})
+
+    rows = spark.range(2, numPartitions=2).mapInPandas(pool, "pool string").collect()
+    assert [r.pool for r in rows] == ["system", "system"]
