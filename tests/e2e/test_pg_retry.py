@@ -110,11 +110,14 @@ def test_unreachable_at_start_fails_after_bounded_retries(spark, tmp_path):
 def test_connection_lost_inside_merge_is_retried_and_completes(spark, server, corpus, tmp_path,
                                                                monkeypatch, caplog):
     target = new_database(server, "retry_recovers")
-    restarted = threading.Event()
+    stopped, restarted = threading.Event(), threading.Event()
 
     def outage(name):
-        if name != "merge" or restarted.is_set():
+        # One outage: the server accepts connections before start() returns, so a retry can
+        # reach this point again before `restarted` is set, and must not stop it a second time.
+        if name != "merge" or stopped.is_set():
             return
+        stopped.set()
         # The merge's statements ran in an open transaction: stop the server under it, bring
         # it back a little later; COMMIT fails, the retry reconnects once the server is back.
         server.stop()
@@ -133,7 +136,9 @@ def test_connection_lost_inside_merge_is_retried_and_completes(spark, server, co
     caplog.set_level(logging.WARNING, logger="lakeprep.db")
     report = run_text_pipeline(spark, with_retry(8, 0.5, 4.0), [str(corpus)],
                                str(tmp_path / "lake"), target, sleep=sleep)
-    assert restarted.is_set() and slept
+    # The run can finish before start() has returned (the server takes connections first):
+    # wait for the restart to end, the module's later tests use this server.
+    assert stopped.is_set() and restarted.wait(timeout=60) and slept
     assert any("the merge failed" in r.message and "retrying" in r.message for r in caplog.records)
     docs = report["documents"]["documents"]
     assert docs == 6
