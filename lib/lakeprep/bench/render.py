@@ -164,7 +164,7 @@ def render_markdown(r: dict, targets: dict | None = None,
                 lines += ["", f"All of them together: {round(sum(j['cpu_seconds'].values()), 1)} "
                           f"CPU s, {round(sum(j['cpu_seconds'].values()) / python_s, 2)} times "
                           f"the ceiling's {round(python_s, 2)} s of Python work for these "
-                          f"documents, so even with both cores busy throughout the efficiency "
+                          f"documents, so even with every core busy throughout the efficiency "
                           f"could be at most {bounds['efficiency']}. The "
                           f"{t['spark_efficiency']} target needs the whole run (JVM, Python "
                           "workers, PostgreSQL) to spend at most "
