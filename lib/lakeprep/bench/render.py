@@ -21,18 +21,29 @@ def cpu_bounds(r: dict) -> dict[str, float]:
       CPU seconds (wall >= CPU / cores, and efficiency = ceiling seconds / (cores x wall));
     - peer: datatrove's wall time over the job's CPU spread over the cores.
     """
-    j = r.get("job", {})
-    cpu = sum(j.get("cpu_seconds", {}).values())
+    cpu = _job_cpu_seconds(r)
     if cpu <= 0:
         return {}
     out = {}
-    ce = r.get("ceiling")
-    if ce and ce.get("docs_per_s") and j.get("documents"):
-        out["efficiency"] = round(j["documents"] / ce["docs_per_s"] / cpu, 3)
+    python_s = _ceiling_seconds_for_job(r)
+    if python_s:
+        out["efficiency"] = round(python_s / cpu, 3)
     p = r.get("peer")
     if p and p.get("wall_s"):
         out["peer"] = round(p["wall_s"] / (cpu / r["machine"]["cores"]), 3)
     return out
+
+
+def _job_cpu_seconds(r: dict) -> float:
+    """The job runs' CPU seconds, every process kind counted (JVM, Python, PostgreSQL)."""
+    return sum(r.get("job", {}).get("cpu_seconds", {}).values())
+
+
+def _ceiling_seconds_for_job(r: dict) -> float | None:
+    """One core's seconds of the ceiling's Python work for the job's documents (None: not
+    measured in these results)."""
+    ce, n = r.get("ceiling"), r.get("job", {}).get("documents")
+    return n / ce["docs_per_s"] if ce and ce.get("docs_per_s") and n else None
 
 
 def _verdict(ok: bool) -> str:
@@ -158,11 +169,11 @@ def render_markdown(r: dict, targets: dict | None = None,
                       f"{r.get('ceiling', {}).get('seconds', '-')} s on one core):", ""]
             lines += _largest_first(["process", "CPU s", "share of the available"],
                                     j["cpu_seconds"], cores * j["wall_s"])
-            bounds = cpu_bounds(r)
-            if "efficiency" in bounds:
-                python_s = r["job"]["documents"] / r["ceiling"]["docs_per_s"]
-                lines += ["", f"All of them together: {round(sum(j['cpu_seconds'].values()), 1)} "
-                          f"CPU s, {round(sum(j['cpu_seconds'].values()) / python_s, 2)} times "
+            python_s = _ceiling_seconds_for_job(r)
+            if "efficiency" in bounds and python_s:
+                cpu = _job_cpu_seconds(r)
+                lines += ["", f"All of them together: {round(cpu, 1)} "
+                          f"CPU s, {round(cpu / python_s, 2)} times "
                           f"the ceiling's {round(python_s, 2)} s of Python work for these "
                           f"documents, so even with every core busy throughout the efficiency "
                           f"could be at most {bounds['efficiency']}. The "
