@@ -47,6 +47,8 @@ import email.errors
 import re
 from email.header import decode_header, make_header
 
+from lakeprep.text.blocks import line_blocks
+
 DEFAULT_MAX_LINE_CHARS = 200
 
 NAVIGATION = "navigation"
@@ -410,26 +412,32 @@ def _eligible(line: str, max_line_chars: int) -> bool:
 
 def _candidate_lines(text: str) -> list[int]:
     """Indices of the lines that pass the candidate gate, in order."""
-    # lower() keeps every newline (it may change the length of other characters, "İ" -> "i̇"),
-    # so line numbers in the lowered text are those of the text.
-    low = text.lower()
-    found = {i for i, line in enumerate(low.split("\n"))
-             if line.lstrip(_LEADING_DECOR).startswith(_START_WORDS)}
-    hits: list[int] = []
-    for keyword in _ANYWHERE:
-        pos = low.find(keyword)
-        while pos >= 0:
-            hits.append(pos)
-            end = low.find("\n", pos)
-            if end < 0:
-                break
-            pos = low.find(keyword, end + 1)  # one hit per line is enough
-    hits.sort()
-    line_no, last = 0, 0
-    for pos in hits:
-        line_no += low.count("\n", last, pos)
-        last = pos
-        found.add(line_no)
+    found: set[int] = set()
+    first_line = 0
+    # Lower-cased a block of whole lines at a time (lakeprep.text.blocks: a whole long text's
+    # lower() has a transient peak of ~12 bytes per character). lower() keeps every newline (it
+    # may change the length of other characters, "İ" -> "i̇"), so line numbers in a lowered
+    # block are those of the block.
+    for block in line_blocks(text):
+        low = block.lower()
+        found.update(first_line + i for i, line in enumerate(low.split("\n"))
+                     if line.lstrip(_LEADING_DECOR).startswith(_START_WORDS))
+        hits: list[int] = []
+        for keyword in _ANYWHERE:
+            pos = low.find(keyword)
+            while pos >= 0:
+                hits.append(pos)
+                end = low.find("\n", pos)
+                if end < 0:
+                    break
+                pos = low.find(keyword, end + 1)  # one hit per line is enough
+        hits.sort()
+        line_no, last = first_line, 0
+        for pos in hits:
+            line_no += low.count("\n", last, pos)
+            last = pos
+            found.add(line_no)
+        first_line += low.count("\n")
     return sorted(found)
 
 

@@ -100,6 +100,7 @@ from pyspark.sql import types as T
 from pyspark.sql.window import Window
 
 from lakeprep.config import DedupSettings, MinHashSettings
+from lakeprep.text.blocks import whitespace_blocks
 
 log = logging.getLogger("lakeprep.text")
 
@@ -142,7 +143,18 @@ def content_hash(text: str | None) -> str | None:
     """Hex SHA-256 of :func:`normalize_for_hash`; None for a document without text."""
     if text is None:
         return None
-    return hashlib.sha256(normalize_for_hash(text).encode("utf-8", "surrogatepass")).hexdigest()
+    # Hashed a block at a time (lakeprep.text.blocks): case-folding a whole long text has a
+    # transient peak of ~12 bytes per character, and its word list one object per word. Blocks
+    # end at whitespace, so their normalized words, joined by single spaces, are exactly
+    # normalize_for_hash(text).
+    digest = hashlib.sha256()
+    separator = ""
+    for block in whitespace_blocks(text):
+        block_words = block.casefold().split()
+        if block_words:
+            digest.update((separator + " ".join(block_words)).encode("utf-8", "surrogatepass"))
+            separator = " "
+    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -201,7 +213,11 @@ def shingle_hashes(text: str, ngram: int = 5) -> np.ndarray:
 
     Fewer than ``ngram`` words: one shingle of all of them; no word: an empty array.
     """
-    wh = _word_hashes(words(text))
+    # Word hashes a block at a time (lakeprep.text.blocks): 8 bytes per word instead of a
+    # whole long text's case-folded copy and word list. Blocks end at whitespace, which
+    # casefold() and the separator table keep, so the words are those of words(text).
+    parts = [_word_hashes(words(block)) for block in whitespace_blocks(text)]
+    wh = parts[0] if len(parts) == 1 else np.concatenate(parts or [np.empty(0, np.uint64)])
     n = len(wh)
     if n == 0:
         return np.empty(0, dtype=np.uint64)

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from lakeprep.config import DocumentFilterSettings
+from lakeprep.text.blocks import whitespace_blocks
 
 ACTION_DROP = "drop"
 ACTION_WARN = "warn"
@@ -281,18 +282,29 @@ def _ngram_fractions_numpy(words: list[str]) -> dict[int, float]:
 
 def _has_lorem_ipsum(text: str) -> bool:
     # A case-insensitive regex scans slowly (no literal to search for); a plain substring test
-    # on the lower-cased text rules out almost every document first.
-    return "ipsum" in text.lower() and _LOREM_IPSUM.search(text) is not None
+    # on the lower-cased text rules out almost every document first. Lower-cased a block at a
+    # time: a whole long text's lower() has a transient peak of ~12 bytes per character.
+    return (any("ipsum" in block.lower() for block in whitespace_blocks(text))
+            and _LOREM_IPSUM.search(text) is not None)
 
 
 def compute_signals(text: str) -> DocumentSignals:
     """All signals of one cleaned document (see the module docstring for the units)."""
-    words = text.split()
-    n_words = len(words)
+    # Words are counted a block at a time and only the n-gram signals' first NGRAM_MAX_WORDS
+    # are kept: a long document's full word list is one object per word (lakeprep.text.blocks).
+    word_counts: Counter[str] = Counter()
+    head: list[str] = []
+    n_words = 0
+    for block in whitespace_blocks(text):
+        block_words = block.split()
+        n_words += len(block_words)
+        word_counts.update(block_words)
+        if len(head) < NGRAM_MAX_WORDS:
+            head += block_words[:NGRAM_MAX_WORDS - len(head)]
     # Word signals are computed once per distinct word and weighted by its count: documents
     # repeat their words, so this halves the regex work of a per-word loop.
     alpha_words = stop_words = length_words = length_chars = 0
-    for word, occurrences in Counter(words).items():
+    for word, occurrences in word_counts.items():
         # isalpha() first: a C call that settles most words without the regex.
         if word.isalpha() or _HAS_LETTER.search(word):
             alpha_words += occurrences
@@ -319,7 +331,7 @@ def compute_signals(text: str) -> DocumentSignals:
     punctuated = sum(1 for ln in lines if ln.endswith(_TERMINAL_PUNCTUATION))
     short = sum(1 for ln in lines if len(ln) <= SHORT_LINE_MAX_CHARS)
 
-    ngrams = _ngram_fractions(words)
+    ngrams = _ngram_fractions(head)
 
     def frac(matching_lines: int) -> float:
         return round(matching_lines / n_lines, 4) if n_lines else 0.0
