@@ -441,3 +441,60 @@ def test_summary_gives_the_most_each_ratio_the_cpu_spent_allows():
     assert "every core busy" in page
     assert ("8.0 CPU s, 4.0 times the ceiling's 2.0 s of Python work" in page
             and "efficiency could be at most 0.25" in page and "at most 2.9 CPU s" in page)
+
+
+class _Server:
+    def params(self):
+        return {}
+
+
+def _fake_corpus(tmp_path: Path) -> list[Path]:
+    src = tmp_path / "corpus"
+    src.mkdir()
+    for i in range(600):
+        (src / f"d{i:04d}.txt").write_text(f"document {i}")
+    return sorted(src.iterdir())
+
+
+def test_warm_up_writes_the_class_archive_before_measured_runs(tmp_path, monkeypatch):
+    """Without an archive for this JVM, one unmeasured run writes it and it is promoted, so the
+    measured runs map it; with one there, no run."""
+    from lakeprep import class_archive
+    from lakeprep.bench import __main__ as bench_main
+
+    runs = []
+
+    def fake_run(sample, work, db, cfg, tag, **kwargs):
+        # What the job's JVM does with the options launch-args gives it: dump at exit.
+        options = class_archive.jvm_options(str(tmp_path / "jvm"), dump=True, fp="f00d")
+        part = options.split("-XX:ArchiveClassesAtExit=")[1].split()[0]
+        Path(part).write_bytes(class_archive._MAGIC + b"archive")
+        runs.append((tag, len(list(sample.iterdir()))))
+        return {}
+
+    monkeypatch.setattr(class_archive, "fingerprint", lambda *a, **k: "f00d")
+    monkeypatch.setattr(class_archive, "COMPLETE_SETTLED_S", 0)
+    monkeypatch.setattr(bench_main.time, "sleep", lambda s: None)
+    monkeypatch.setattr(bench_main.job, "run_job", fake_run)
+    monkeypatch.setattr(bench_main.job, "fresh_database", lambda params, name: {"dbname": name})
+    files = _fake_corpus(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    first = bench_main.warm_up(files, work, _Server(), tmp_path / "c.yaml", str(tmp_path / "jvm"))
+    assert first["class_archive"] == "written by the warm-up run"
+    assert runs == [("warmup", bench_main.WARMUP_DOCS)]
+    assert (tmp_path / "jvm" / "spark-f00d.jsa").exists()
+    again = bench_main.warm_up(files, work, _Server(), tmp_path / "c.yaml", str(tmp_path / "jvm"))
+    assert again == {"class_archive": "present"} and len(runs) == 1
+    assert bench_main.warm_up(files, work, _Server(), tmp_path / "c.yaml", "") == {
+        "class_archive": "off"}
+
+
+def test_page_says_how_the_class_archive_was_there():
+    results = _results(0.5, 1.0, 0.5, 1.0)
+    assert "class archive" not in render_markdown(results)
+    results["warmup"] = {"class_archive": "written by the warm-up run", "seconds": 41.2}
+    assert "written by an unmeasured warm-up run (41.2 s)" in render_markdown(results)
+    results["warmup"] = {"class_archive": "present"}
+    assert "Driver JVM class archive: present." in render_markdown(results)

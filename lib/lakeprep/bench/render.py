@@ -60,6 +60,14 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
     return out
 
 
+def _warmup_sentence(w: dict) -> str:
+    state = w["class_archive"]
+    if state == "written by the warm-up run":
+        return (f" The driver JVM's class archive was written by an unmeasured warm-up run "
+                f"({w['seconds']} s) before the measured runs.")
+    return f" Driver JVM class archive: {state}."
+
+
 def render_markdown(r: dict, targets: dict | None = None,
                     optimizations: list[dict] | None = None) -> str:
     t = targets or load_bench_conf()["targets"]
@@ -76,7 +84,8 @@ def render_markdown(r: dict, targets: dict | None = None,
         + (f" Load average (1 min) {m['load_average_at_start']} at the start, "
            f"{m.get('load_average_at_end', '-')} at the end: above ~0.5 other work shared the "
            "cores, so absolute figures are low; the side-by-side ratios are less affected."
-           if "load_average_at_start" in m else ""),
+           if "load_average_at_start" in m else "")
+        + (_warmup_sentence(r["warmup"]) if "warmup" in r else ""),
         f"Corpus: {c['sample_documents']:,} documents ({c['sample_bytes'] / 1e6:.1f} MB) evenly "
         f"sampled from the {c['documents_total']:,}-document `bench` corpus "
         "(see docs in `lakeprep/bench/corpus.py`).",
