@@ -263,7 +263,8 @@ def test_comparison_keeps_each_pairs_ratio_and_the_page_flags_a_range_spanning_1
 
     def run(job_s):
         return {"wall_s": job_s + 5, "job_s": job_s, "stage_seconds": {"chunks": job_s / 2},
-                "cpu_seconds": {"jvm": job_s, "python": job_s / 2, "postgres": 3.0}}
+                "cpu_seconds": {"jvm": job_s, "python": job_s / 2, "postgres": 3.0},
+                "peak_rss_mb": {"jvm": 800 + job_s, "python": 700 - job_s, "total": 1500}}
     noisy = summarize_comparison({"before": [run(40), run(44), run(38)],
                                   "after": [run(42), run(40), run(38)]})
     assert noisy["paired_speedups_job"] == [0.952, 1.1, 1.0]
@@ -279,6 +280,9 @@ def test_comparison_keeps_each_pairs_ratio_and_the_page_flags_a_range_spanning_1
     assert "| 63.0 -> 47.2 |" in page
     old_row = next(line for line in page.splitlines() if line.startswith("| old |"))
     assert old_row.split(" | ")[6] == "-" and old_row.split(" | ")[8] == "-"
+    # Peak memory per side (medians), before -> after; "-" for entries measured without it.
+    assert clear["after_peak_rss_mb"] == {"jvm": 831.5, "python": 668.5, "total": 1500}
+    assert "| 842 / 658 -> 832 / 668 |" in page and old_row.split(" | ")[9] == "-"
 
 
 def test_comparison_history_replaces_a_remeasured_change(tmp_path):

@@ -197,6 +197,9 @@ def summarize_comparison(sides: dict[str, list[dict]]) -> dict:
         # CPU seconds per process kind: a change's effect on the work done, which the
         # machine's noise (other tenants' load stretching the wall clock) moves far less.
         out[f"{side}_cpu_seconds"] = _medians(runs, "cpu_seconds")
+        # Peak resident MB (driver JVM, Python workers' total): memory optimizations are
+        # judged by these, not by time.
+        out[f"{side}_peak_rss_mb"] = _medians(runs, "peak_rss_mb")
     out["speedup_wall"] = round(out["before_wall_s"] / out["after_wall_s"], 3)
     out["speedup_job"] = round(out["before_job_s"] / out["after_job_s"], 3)
     # Each repeat's before and after ran back to back: the spread of their ratios shows how

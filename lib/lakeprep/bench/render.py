@@ -259,15 +259,18 @@ def render_markdown(r: dict, targets: dict | None = None,
                   "before / after in-job time (back-to-back runs); a range that spans 1 means "
                   "the machine's noise was as large as the change (`-`: measured before pairs were kept). "
                   "CPU s: the job's JVM + Python CPU seconds, before -> after (medians; the work "
-                  "done, which the machine's noise moves far less than time; `-`: not recorded).",
+                  "done, which the machine's noise moves far less than time; `-`: not recorded). "
+                  "Peak MB: the driver JVM's and the Python workers' peak resident memory, "
+                  "before -> after (medians).",
                   ""]
         lines += _table(["change", "baseline -> commit", "documents", "before s (in-job)",
                          "after s (in-job)", "speedup (in-job)", "paired ratios",
-                         "speedup (wall)", "CPU s", "biggest stage change"],
+                         "speedup (wall)", "CPU s", "peak MB JVM / Python",
+                         "biggest stage change"],
                         [[o["change"], f"`{o['baseline']}` -> `{o['commit']}`", o["documents"],
                           o["before_job_s"], o["after_job_s"], o["speedup_job"],
                           _paired_range(o), o["speedup_wall"], _job_cpu_change(o),
-                          _biggest_stage_change(o)]
+                          _peak_change(o), _biggest_stage_change(o)]
                          for o in optimizations])
     return "\n".join(lines) + "\n"
 
@@ -288,6 +291,14 @@ def _job_cpu_change(o: dict) -> str:
     def job_cpu(cpu: dict) -> float:
         return round(cpu.get("jvm", 0.0) + cpu.get("python", 0.0), 1)
     return f"{job_cpu(before)} -> {job_cpu(after)}"
+
+
+def _peak_change(o: dict) -> str:
+    before, after = o.get("before_peak_rss_mb"), o.get("after_peak_rss_mb")
+    if not before or not after:  # measured before peaks were kept per side
+        return "-"
+    return (f"{before['jvm']:.0f} / {before['python']:.0f} -> "
+            f"{after['jvm']:.0f} / {after['python']:.0f}")
 
 
 def _largest_first(header: list[str], seconds: dict[str, float],
