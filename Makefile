@@ -37,7 +37,7 @@ help:
 	@echo "make package dist/lakeprep.zip (--py-files) + dist/lakeprep-env.tar.gz (--archives)"
 	@echo "make tf-fmt  build OpenTofu once (~9 min) and check terraform/ formatting"
 	@echo "make stage-emr ARTIFACTS=s3://BUCKET/lakeprep  upload what the EMR cluster runs"
-	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (~20 min on 2 cores; builds the corpus once)"
+	@echo "make bench   benchmarks -> docs/BENCHMARKS.md (20-30 min on 2 cores; builds the corpus once)"
 	@echo "make run-trials  run the clinical-trials job against the local replay API (fixtures)"
 	@echo "make lint    ruff + mypy (ruff.toml, mypy.ini), as tests/static/test_lint.py and CI run them"
 	@echo "make actionlint  build actionlint (Go) for the workflow checks (part of setup)"
