@@ -598,11 +598,6 @@ def _apply(documents: DataFrame, cfg: DedupSettings, near: bool, rows: int | Non
                                   for f in DEDUP_COLUMNS.fields])
 
 
-def exact_duplicates(documents: DataFrame, cfg: DedupSettings) -> DataFrame:
-    """Documents with the dedup columns, only exact duplicates marked (near-dup columns null)."""
-    return _apply(documents, cfg, near=False, rows=None)
-
-
 def deduplicate(documents: DataFrame, cfg: DedupSettings, rows: int | None = None) -> DataFrame:
     """Exact then (if ``cfg.near_duplicates``) near-duplicate dedup of the accepted documents.
 
