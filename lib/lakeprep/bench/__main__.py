@@ -316,9 +316,11 @@ def warm_up(files: list[Path], work: Path, server, cfg: Path, archive_dir: str) 
         return {"class_archive": "off"}
     path = Path(archive_dir).expanduser()
     folder = str(path if path.is_absolute() else REPO / path)
-    if class_archive.fingerprint() is None:
+    # Fingerprinted once: it stats every jar, and jvm_options would do it on each call.
+    fp = class_archive.fingerprint()
+    if fp is None:
         return {"class_archive": "no java found"}
-    if class_archive.jvm_options(folder, dump=False):
+    if class_archive.jvm_options(folder, dump=False, fp=fp):
         return {"class_archive": "present"}
     log.info("warm-up: no class archive for this JVM and these jars yet; one unmeasured run on "
              "%d documents writes it", WARMUP_DOCS)
@@ -326,7 +328,7 @@ def warm_up(files: list[Path], work: Path, server, cfg: Path, archive_dir: str) 
     sample = sample_dir(files, WARMUP_DOCS, 2, work, f"warmup-{WARMUP_DOCS}")
     job.run_job(sample, work, job.fresh_database(server.params(), "bench_warmup"), cfg, "warmup")
     time.sleep(class_archive.COMPLETE_SETTLED_S + 1)  # then the dump counts as finished
-    if not class_archive.jvm_options(folder, dump=False):
+    if not class_archive.jvm_options(folder, dump=False, fp=fp):
         log.warning("warm-up: no class archive was written; the first measured runs write it")
         return {"class_archive": "not written", "seconds": round(time.monotonic() - t0, 1)}
     return {"class_archive": "written by the warm-up run",

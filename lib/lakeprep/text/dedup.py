@@ -134,26 +134,31 @@ _NO_TIMESTAMP = 2**63 - 1
 # Pure Python / numpy part (unit-tested without Spark)
 # --------------------------------------------------------------------------------------------
 
+def _normalized_pieces(text: str) -> Iterator[str]:
+    """normalize_for_hash(text) in consecutive pieces, a block at a time (lakeprep.text.blocks):
+    case-folding a whole long text has a transient peak of ~12 bytes per character, and its
+    word list one object per word. Blocks end at whitespace, so their normalized words, joined
+    by single spaces, are exactly the whole text's."""
+    separator = ""
+    for block in whitespace_blocks(text):
+        block_words = block.casefold().split()
+        if block_words:
+            yield separator + " ".join(block_words)
+            separator = " "
+
+
 def normalize_for_hash(text: str) -> str:
     """The text exact duplicates are compared on: case-folded, whitespace runs -> one space, stripped."""
-    return " ".join(text.casefold().split())
+    return "".join(_normalized_pieces(text))
 
 
 def content_hash(text: str | None) -> str | None:
     """Hex SHA-256 of :func:`normalize_for_hash`; None for a document without text."""
     if text is None:
         return None
-    # Hashed a block at a time (lakeprep.text.blocks): case-folding a whole long text has a
-    # transient peak of ~12 bytes per character, and its word list one object per word. Blocks
-    # end at whitespace, so their normalized words, joined by single spaces, are exactly
-    # normalize_for_hash(text).
     digest = hashlib.sha256()
-    separator = ""
-    for block in whitespace_blocks(text):
-        block_words = block.casefold().split()
-        if block_words:
-            digest.update((separator + " ".join(block_words)).encode("utf-8", "surrogatepass"))
-            separator = " "
+    for piece in _normalized_pieces(text):  # never the whole normalized text at once
+        digest.update(piece.encode("utf-8", "surrogatepass"))
     return digest.hexdigest()
 
 
